@@ -22,12 +22,12 @@ from freshrec.data.records import Dataset, EventKind, Item
 CATEGORY_FIELDS = ("class", "genre", "genres", "categories", "category")
 
 
-def _header(path: Path, line: str) -> dict[str, int]:
+def _header(path: Path, number: int, line: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for position, column in enumerate(line.split("\t")):
         name, _, kind = column.partition(":")
         if not kind:
-            raise DataFormatError(path, 1, column, column, "header column must look like name:type")
+            raise DataFormatError(path, number, column, column, "header column must look like name:type")
         columns[name] = position
     return columns
 
@@ -36,7 +36,7 @@ def _rows(path: Path) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
     lines = list(read_lines(path))
     if not lines:
         raise DataFormatError(path, 1, "header", "", "file is empty")
-    return _header(path, lines[0][1]), [(n, line.split("\t")) for n, line in lines[1:]]
+    return _header(path, *lines[0]), [(n, line.split("\t")) for n, line in lines[1:]]
 
 
 def _field(path: Path, number: int, fields: list[str], columns: dict[str, int], name: str) -> str:

@@ -89,6 +89,9 @@ def generate(
     """Generate a stream of view events over ``days`` days. See the module docstring."""
     if min(users, items, events, clusters) < 1 or clusters > items:
         raise ValueError("users, items, events, clusters must be >= 1 and clusters <= items")
+    n_burst = int(events * burst_share) if bursts else 0
+    if events < 3 * users + n_burst:
+        raise ValueError(f"events={events} is too few: each of {users} users needs 3, plus {n_burst} burst events")
     rng = np.random.default_rng(seed)
     duration = days * 86_400.0
     names = [_THEMES[c] if c < len(_THEMES) else f"{_word(rng)} {_word(rng, 2)}" for c in range(clusters)]
@@ -96,6 +99,7 @@ def generate(
     # items: cluster, arrival time (a share arrives during the stream), rank inside the cluster
     item_cluster = np.arange(items) % clusters
     added = np.where(rng.random(items) < new_item_share, rng.uniform(0.2, 0.9, items) * duration, 0.0)
+    added[:clusters] = 0.0  # item c is in cluster c: every cluster has an item from the start
     order = np.lexsort((added, item_cluster))  # by cluster, then arrival
     by_cluster = np.split(order, np.searchsorted(item_cluster[order], np.arange(1, clusters)))
     successor = np.arange(items)
@@ -104,7 +108,6 @@ def generate(
 
     # users: activity (lognormal), event times, interest segments with known switch times
     activity = rng.lognormal(0.0, 0.8, users)
-    n_burst = int(events * burst_share) if bursts else 0
     per_user = np.maximum(rng.multinomial(events - n_burst - 3 * users, activity / activity.sum()) + 3, 3)
     user = np.repeat(np.arange(users), per_user)
     time = rng.uniform(0, duration, len(user))
@@ -142,7 +145,7 @@ def generate(
     for b, burst_item in enumerate(burst_items):
         start = max(float(added[burst_item]), rng.uniform(0.3, 0.8) * duration)
         windows[b] = (start, start + 0.02 * duration)
-        n = n_burst // bursts
+        n = n_burst // bursts + (b < n_burst % bursts)  # spread the remainder: exact event count
         extra_u.append(rng.integers(0, users, n))
         extra_i.append(np.full(n, burst_item))
         extra_t.append(rng.uniform(windows[b, 0], windows[b, 1], n))

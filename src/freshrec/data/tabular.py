@@ -67,7 +67,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 {n: "" if c[index] is None else str(c[index]) for n, c in zip(names, columns, strict=True)},
             )
         return
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:  # -sig: Excel's byte-order mark
         reader = csv.DictReader(handle)
         for row in reader:
             yield reader.line_num, {k: v for k, v in row.items() if k is not None}

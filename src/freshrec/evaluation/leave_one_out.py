@@ -28,7 +28,8 @@ class EvalResult:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """(U, k) item codes of the highest scores per row, best first."""
+    """(U, min(k, columns)) item codes of the highest scores per row, best first."""
+    k = min(k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
     return np.take_along_axis(top, order, axis=1)
@@ -55,25 +56,26 @@ def evaluate(
     position = {u: i for i, u in enumerate(split.valid_users)}
     chosen = split.valid_users if users is None else np.asarray(users)
     targets_all = split.test_targets if which == "test" else split.valid_targets
-    max_k = max(ks)
     ranks = np.empty(len(chosen))
-    lists = np.empty((len(chosen), max_k), dtype=np.int64)
-    train_counts = np.zeros(1 + max(int(s.max()) if len(s) else 0 for s in split.sequences), dtype=np.float64)
-    for seq in split.train:
-        np.add.at(train_counts, np.unique(seq), 1.0)
+    list_batches: list[np.ndarray] = []
+    num_items = 0
     steps = range(0, len(chosen), batch_size)
     for start in tqdm(steps, desc=f"ranking {model.name}", disable=not progress, leave=False):
         batch_users = chosen[start : start + batch_size]
         histories = [split.test_history(u) if which == "test" else split.valid_history(u) for u in batch_users]
         scores = model.score_histories(histories).astype(np.float64, copy=True)
+        num_items = scores.shape[1] - 1
         targets = targets_all[[position[u] for u in batch_users]]
         if exclude_seen:
             for row, history in enumerate(histories):
                 seen = history[history != targets[row]]  # a repeat of the target is a fair answer
                 scores[row, seen] = -np.inf
         ranks[start : start + len(batch_users)] = metrics.target_ranks(scores, targets)
-        lists[start : start + len(batch_users)] = top_k(scores, max_k)
-    num_items = len(train_counts) - 1
+        list_batches.append(top_k(scores[:, 1:], max(ks)) + 1)  # column 0 is padding
+    lists = np.concatenate(list_batches) if list_batches else np.zeros((0, 1), dtype=np.int64)
+    train_counts = np.zeros(1 + num_items, dtype=np.float64)  # users who had each item in training
+    for seq in split.train:
+        np.add.at(train_counts, np.unique(seq), 1.0)
     result = EvalResult(model.name, which, len(chosen), exclude_seen)
     for k in ks:
         result.metrics[f"HR@{k}"] = metrics.hit_rate(ranks, k)

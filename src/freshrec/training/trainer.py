@@ -95,7 +95,7 @@ def sequence_loss(model: SequenceRecommender, windows: Tensor, config: TrainConf
     inputs, targets = windows[:, :-1], windows[:, 1:]
     vectors = model.item_vectors()  # (N+1, H)
     states = model.encode(inputs, vectors)  # (B, L, H)
-    real = targets > 0
+    real = (targets > 0) & (inputs > 0)  # a sequence's first item has no context: not a target
     states, targets = states[real], targets[real]  # (T, H), (T,)
     if config.loss == "full":
         logits = states @ vectors.T
