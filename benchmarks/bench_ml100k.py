@@ -1,10 +1,10 @@
-"""ml-100k leave-one-out benchmark: freshrec's text-aware transformer, its ID-only twin and most-popular,
-side by side with RecBole 1.2.1's SASRec (the peer).
+"""ml-100k leave-one-out benchmark: the main job (`freshrec demo`: text-aware transformer, its ID-only
+twin, most-popular) side by side with RecBole 1.2.1's SASRec (the peer).
 
 The peer takes over an hour, so it runs separately (``bash benchmarks/peer/setup_peer.sh``) and this
-script reuses its last result file. Usage::
+script reuses its last result file. One run also gives the README's demo timing. Usage::
 
-    .venv/bin/python benchmarks/bench_ml100k.py [--batch-size 64] [--lr 0.001] [--out benchmarks/results/ml100k.json]
+    .venv/bin/python benchmarks/bench_ml100k.py [--out benchmarks/results/ml100k.json]
 """
 
 from __future__ import annotations
@@ -13,87 +13,76 @@ import argparse
 import json
 import resource
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from freshrec.data.loaders import load_dataset
-from freshrec.evaluation.suite import Suite
-from freshrec.models.base import Recommender
-from freshrec.models.popularity import MostPopular
-from freshrec.models.transformer import ModelConfig
-from freshrec.training.pipeline import cached_encoder, fit_transformer, prepare
-from freshrec.training.trainer import TrainConfig
+from freshrec.demo import DemoConfig, run_demo
+from freshrec.evaluation.suite import COLD_ITEM_MAX_TRAIN
 
-PEER = Path(__file__).parent / "results" / "recbole_sasrec_ml100k.json"
+RESULTS = Path(__file__).parent / "results"
+PEER = RESULTS / "recbole_sasrec_ml100k.json"
+
+
+def compare(suite_json: dict, peer: dict | None, demo_seconds: float) -> dict[str, object]:  # type: ignore[type-arg]
+    """The figures the issue asks for, from the demo's results and the peer's result file."""
+
+    def metric(model: str, split: str = "test", exclude_seen: bool = True, name: str = "NDCG@10") -> float:
+        for row in suite_json["results"]:
+            if (row["model"], row["split"], row["exclude_seen"]) == (model, split, exclude_seen):
+                return float(row["metrics"][name])
+        raise KeyError((model, split, exclude_seen))
+
+    training = {
+        name: {
+            "best_epoch": run["best_epoch"],
+            "stopped_epoch": run["epochs"][-1]["epoch"],
+            "seconds_to_best": run["seconds_to_best"],
+            "wall_seconds_to_converge": run["seconds_total"],  # incl. the patience epochs after the best
+            "seconds_per_epoch": sum(e["seconds"] for e in run["epochs"]) / len(run["epochs"]),
+        }
+        for name, run in suite_json["training"].items()
+    }
+    text, cold = "transformer+text", f"test:cold-item(<={COLD_ITEM_MAX_TRAIN})"
+    ours = {
+        f"{m}_{'excluded' if ex else 'kept'}": metric(text, exclude_seen=ex, name=m)
+        for m in ("HR@10", "NDCG@10", "MRR@10")
+        for ex in (True, False)
+    }
+    out: dict[str, object] = {
+        "demo_wall_seconds": demo_seconds,
+        "training": training,
+        "ours_test": ours,
+        "text_vs_id_ndcg10": {
+            "overall": [metric(text), metric("transformer (ID only)")],
+            "cold_item": [metric(text, cold), metric("transformer (ID only)", cold)],
+            "cold_item_users": suite_json["dataset"]["cold_item_users"],
+        },
+    }
+    if peer:
+        out["peer_test"] = peer["test"]
+        out["peer_training"] = {k: peer[k] for k in ("best_epoch", "stopped_epoch", "wall_seconds_to_converge")}
+        out["ratios_vs_peer"] = {
+            "ndcg10_seen_excluded": ours["NDCG@10_excluded"] / peer["test"]["ndcg@10"],
+            "ndcg10_seen_kept": ours["NDCG@10_kept"] / peer["test"]["ndcg@10"],
+            "time_to_converge": peer["wall_seconds_to_converge"] / training[text]["wall_seconds_to_converge"],
+        }
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-    parser.add_argument("--patience", type=int, default=TrainConfig.patience)
-    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ml100k.json")
+    parser.add_argument("--report", type=Path, default=Path("report"), help="Where the demo writes its report.")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ml100k.json")
     args = parser.parse_args()
-
-    dataset, _ = load_dataset("ml-100k")
-    prepared = prepare(dataset, cached_encoder("minilm"))
-    train_config = TrainConfig(batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
-    models: list[Recommender] = [MostPopular.fit(prepared.split.train, dataset.interactions.num_items)]
-    training = {}
-    for use_text in (True, False):
-        started = time.perf_counter()
-        model, result = fit_transformer(prepared, ModelConfig(num_items=1, use_text=use_text), train_config)
-        training[model.name] = {
-            "best_epoch": result.best_epoch,
-            "stopped_epoch": result.epochs[-1].epoch,
-            "seconds_to_best": result.seconds_to_best,
-            "wall_seconds_to_converge": time.perf_counter() - started,  # incl. the patience epochs
-            "seconds_per_epoch": sum(e.seconds for e in result.epochs) / len(result.epochs),
-            "best_valid": result.best_valid,
-        }
-        models.append(model)
-    suite = Suite({"name": dataset.name, "interactions": len(dataset.interactions)})
-    suite.run(models, prepared.split, prepared.text_vectors)
-    print(suite.table())
-
+    started = time.perf_counter()
+    run_demo(DemoConfig(out=args.report))
+    demo_seconds = time.perf_counter() - started
+    suite_json = json.loads((args.report / "results.json").read_text())
     peer = json.loads(PEER.read_text()) if PEER.exists() else None
-    text = suite.find("transformer+text")
-    ours = {
-        "excluded": text.metrics,
-        "kept": suite.find("transformer+text", exclude_seen=False).metrics,
-    }
-    report: dict[str, object] = {
-        "train_config": asdict(train_config),
-        "model_config": asdict(ModelConfig(num_items=dataset.interactions.num_items)),
-        "training": training,
-        "results": suite.to_json()["results"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peer": peer,
-    }
-    if peer:
-        peer_ndcg = peer["test"]["ndcg@10"]
-        report["ratios_vs_peer"] = {
-            "ndcg10_seen_excluded": ours["excluded"]["NDCG@10"] / peer_ndcg,
-            "ndcg10_seen_kept": ours["kept"]["NDCG@10"] / peer_ndcg,
-            "time_to_converge": peer["wall_seconds_to_converge"]
-            / training["transformer+text"]["wall_seconds_to_converge"],
-        }
-    id_only = suite.find("transformer (ID only)")
-    cold = "test:cold-item(<=5)"
-    report["text_vs_id"] = {
-        "overall_ndcg10": (text.metrics["NDCG@10"], id_only.metrics["NDCG@10"]),
-        "cold_item_ndcg10": (
-            suite.find("transformer+text", cold).metrics["NDCG@10"],
-            suite.find("transformer (ID only)", cold).metrics["NDCG@10"],
-        ),
-        "cold_item_users": suite.dataset["cold_item_users"],
-    }
+    result = compare(suite_json, peer, demo_seconds)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    summary = {k: report[k] for k in ("training", "peak_rss_mb", "text_vs_id") if k in report}
-    summary["ratios_vs_peer"] = report.get("ratios_vs_peer", "peer result missing: run benchmarks/peer/setup_peer.sh")
-    print(json.dumps(summary, indent=2))
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

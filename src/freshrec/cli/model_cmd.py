@@ -41,7 +41,7 @@ from freshrec.training.trainer import TrainConfig
 @click.option("--max-len", default=200, show_default=True, help="Longest history the model reads.")
 @click.option("--dropout", default=0.2, show_default=True)
 @click.option("--epochs", default=200, show_default=True, help="Upper bound; early stopping usually ends sooner.")
-@click.option("--batch-size", default=128, show_default=True)
+@click.option("--batch-size", default=64, show_default=True)
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--patience", default=10, show_default=True, help="Epochs without a better validation NDCG@10.")
 @click.option(

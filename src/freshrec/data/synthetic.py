@@ -3,8 +3,8 @@ moment, when each item arrives, which items trend and when.
 
 Items belong to clusters with generated text (cluster words plus item words), so a text encoder
 can place a brand-new item near its cluster. Within a cluster, users often move from an item to
-its successor, a sequential pattern a sequence model can learn. Fully vectorised: ML-20M size
-(20M events) takes well under a minute.
+its successor, a sequential pattern a sequence model can learn. Mostly vectorised: ML-1M size takes
+about 2 s, ML-20M size (20M events) about 80 s and 2.4 GB on this machine's 2 busy cores.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ class TrainConfig:
     """Optimisation settings. ``loss='sampled'`` scores ``negatives`` shared random items per batch."""
 
     epochs: int = 200
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.01
     patience: int = 10

@@ -1,0 +1,1 @@
+"""The real-time engine: durable event log, online state, per-event user encoding, retrieval, policy."""

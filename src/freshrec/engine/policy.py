@@ -1,0 +1,75 @@
+"""How model scores, trends, search intent and impressions combine into one ranked, explained list.
+
+Each signal is put on a common scale (z-scores over the live catalog) before blending, so weights
+mean the same thing whatever the model's raw score range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class PolicyConfig:
+    """Blend weights. Zero switches a signal off."""
+
+    trend_weight: float = 0.3  # trending (decayed counts) next to the model score
+    query_weight: float = 1.5  # pull of the user's latest search
+    query_fade_events: float = 3.0  # the search's pull halves after this many interactions
+    impression_penalty: float = 0.5  # per time an item was shown without engagement
+    new_item_bonus: float = 1.0  # exploration: items the model never trained on, fading as they get engagement
+    diversity: float = 0.0  # MMR trade-off in [0, 1): 0 = off
+
+
+def zscore(values: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Standardise over live rows (others are left as they are; they are masked later)."""
+    if not live.any():
+        return np.zeros_like(values)
+    mean, std = values[live].mean(), values[live].std()
+    return (values - mean) / std if std > 1e-12 else np.zeros_like(values)
+
+
+@dataclass
+class Signals:
+    """Per-row terms already multiplied by their weights; ``total`` is their sum."""
+
+    model: np.ndarray
+    trend: np.ndarray
+    query: np.ndarray
+    penalty: np.ndarray
+    bonus: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.model + self.trend + self.query - self.penalty + self.bonus
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` best finite scores, best first."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if len(finite) <= k:
+        return finite[np.argsort(-scores[finite], kind="stable")]
+    part = finite[np.argpartition(-scores[finite], k - 1)[:k]]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def mmr(candidates: np.ndarray, scores: np.ndarray, vectors: np.ndarray, k: int, trade_off: float) -> np.ndarray:
+    """Maximal marginal relevance: greedily pick the best score minus similarity to what is picked.
+
+    ``trade_off`` 0 keeps the score order; towards 1 it favours items unlike those already chosen.
+    """
+    if trade_off <= 0 or len(candidates) <= 1:
+        return candidates[:k]
+    unit = vectors[candidates] / np.maximum(np.linalg.norm(vectors[candidates], axis=1, keepdims=True), 1e-12)
+    relevance = zscore(scores[candidates], np.ones(len(candidates), dtype=bool))
+    chosen: list[int] = [0]
+    max_sim = unit @ unit[0]
+    while len(chosen) < min(k, len(candidates)):
+        gain = (1 - trade_off) * relevance - trade_off * max_sim
+        gain[chosen] = -np.inf
+        pick = int(np.argmax(gain))
+        chosen.append(pick)
+        max_sim = np.maximum(max_sim, unit @ unit[pick])
+    return candidates[chosen]
