@@ -113,3 +113,13 @@ def test_reopening_replays_the_log_and_a_snapshot_gives_the_same_state(engine: E
     restored = Engine(trained.model, trained.encoder, engine.path)  # snapshot + the one entry after it
     assert same(restored.recommend("r", k=10), after)
     assert restored.state.applied_seq == restored.log.last_seq()
+
+
+def test_recommend_many_equals_one_by_one(engine: Engine, trained: Trained) -> None:
+    for user, cluster in (("x", 1), ("y", 2), ("z", 3)):
+        items = trained.cluster_items(cluster)[: 3 + cluster]  # different lengths: padding in the batch
+        engine.ingest_many([Event(user, item_id=i, timestamp=float(n)) for n, i in enumerate(items)])
+    batched = engine.recommend_many(["x", "y", "z", "nobody"], k=5)
+    engine._user_cache.clear()
+    single = [engine.recommend(u, k=5) for u in ("x", "y", "z", "nobody")]
+    assert all(same(a, b) for a, b in zip(batched, single, strict=True))

@@ -31,6 +31,7 @@ class ItemTable:
         self.ids: list[str] = [""]
         self.row_of: dict[str, int] = {}
         self.categories: list[frozenset[str]] = [frozenset()]
+        self.rows_by_category: dict[str, set[int]] = {}  # inverted index: filtering never scans the catalog
         self._trained_rows = len(trained_ids) + 1
         # trained items keep their codes as rows; they become alive when the catalog lists them
         self.vectors[: len(trained)] = trained
@@ -87,8 +88,21 @@ class ItemTable:
             )
             self.vectors[index] = id_part + projected
         for row, cats in zip(rows, categories, strict=True):
+            for old in self.categories[row] - cats:
+                self.rows_by_category[old].discard(row)
+            for new in cats:
+                self.rows_by_category.setdefault(new, set()).add(row)
             self.categories[row] = cats
         self.alive[index] = True
+
+    def in_categories(self, wanted: frozenset[str]) -> np.ndarray:
+        """(len,) bool mask of rows that carry at least one of ``wanted``."""
+        mask = np.zeros(len(self.ids), dtype=bool)
+        for category in wanted:
+            rows = self.rows_by_category.get(category)
+            if rows:
+                mask[np.fromiter(rows, np.int64, len(rows))] = True
+        return mask
 
     def remove(self, item_ids: list[str]) -> None:
         rows = [self.row_of[i] for i in item_ids if i in self.row_of]

@@ -15,6 +15,7 @@ import torch
 
 from freshrec.data.errors import RecordError
 from freshrec.data.records import Event, EventKind, Item
+from freshrec.data.sequences import pad_histories
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows, zscore
@@ -132,14 +133,26 @@ class Engine:
                 scores[history_rows] = -np.inf
             scores[self.table.rows(list(exclude))] = -np.inf
             if categories is not None:
-                wanted = frozenset(categories)
-                keep = np.fromiter((bool(c & wanted) for c in self.table.categories), bool, len(self.table))
-                scores[~keep] = -np.inf
+                scores[~self.table.in_categories(frozenset(categories))] = -np.inf
             diversity = self.config.policy.diversity
             rows = top_rows(scores, 3 * k if diversity > 0 else k)
             rows = mmr(rows, scores, self.table.vectors, k, diversity)
             return [Recommendation(self.table.ids[r], float(scores[r]), self._reason(r, signals, history_rows, query))
                     for r in rows]  # fmt: skip
+
+    def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
+        """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
+        with self._lock:
+            missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
+            histories = [self._history_rows(u) for u in missing]
+            todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
+            if todo:
+                padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
+                vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
+                with torch.no_grad():
+                    states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
+                self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
+            return [self.recommend(u, k, **filters) for u in user_ids]  # type: ignore[arg-type]
 
     def similar_items(self, item_id: str, k: int = 10) -> list[Recommendation]:
         """Items closest to ``item_id`` in the model's item space (cosine)."""
@@ -254,11 +267,14 @@ class Engine:
             self._user_cache[user_id] = cached
         return cached
 
+    def _history_rows(self, user_id: str) -> np.ndarray:
+        return self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
+
     def _signals(self, user_id: str) -> tuple[Signals, np.ndarray, str | None]:
         policy, table, n = self.config.policy, self.table, len(self.table)
         live = table.alive[:n].copy()
         live[0] = False
-        history_rows = table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
+        history_rows = self._history_rows(user_id)
         model = np.zeros(n)
         if len(history_rows):
             model = zscore(table.vectors[:n] @ self._user_vector(user_id, history_rows), live)
