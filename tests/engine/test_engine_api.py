@@ -123,3 +123,22 @@ def test_recommend_many_equals_one_by_one(engine: Engine, trained: Trained) -> N
     engine._user_cache.clear()
     single = [engine.recommend(u, k=5) for u in ("x", "y", "z", "nobody")]
     assert all(same(a, b) for a, b in zip(batched, single, strict=True))
+
+
+def test_large_catalog_engine_uses_the_approximate_index_and_agrees(trained: Trained, tmp_path: Path) -> None:
+    from freshrec.engine.retrieval import FaissIndex
+
+    def opened(folder: str, approximate_above: int) -> Engine:
+        engine = Engine(trained.model, trained.encoder, tmp_path / folder)
+        engine.add_items(list(trained.dataset.items.values()))
+        engine.close()  # reopen: the index kind is chosen from the catalog size at open
+        return Engine(
+            trained.model, trained.encoder, tmp_path / folder, EngineConfig(approximate_above=approximate_above)
+        )
+
+    exact, approximate = opened("exact", 10**9), opened("approx", 100)
+    assert isinstance(approximate.index, FaissIndex)
+    for item in trained.cluster_items(2)[:5]:
+        a = {r.item_id for r in approximate.similar_items(item, k=10)}
+        b = {r.item_id for r in exact.similar_items(item, k=10)}
+        assert len(a & b) >= 8

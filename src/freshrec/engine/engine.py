@@ -19,6 +19,7 @@ from freshrec.data.sequences import pad_histories
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows, zscore
+from freshrec.engine.retrieval import ExactIndex, FaissIndex, VectorIndex
 from freshrec.engine.state import EmbeddedState
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.encoder import TextEncoder
@@ -39,6 +40,7 @@ class EngineConfig:
     trend_half_life: float = 6 * 3600.0  # seconds of stream time
     auto_register_items: bool = False  # events naming unknown items: register them (True) or refuse
     snapshot_every: int = 50_000  # log entries between automatic snapshots (0: never)
+    approximate_above: int = 200_000  # catalog size from which similar_items uses the faiss index
 
 
 class Engine:
@@ -109,6 +111,7 @@ class Engine:
             seq = self.log.append([("remove", item_id) for item_id in item_ids])
             self.state.remove_items(list(item_ids), seq)
             self.table.remove(list(item_ids))
+            self.index.remove(self.table.rows(list(item_ids)))
             return seq
 
     # ------------------------------------------------------------------ reads
@@ -162,15 +165,17 @@ class Engine:
             row = self.table.row_of.get(item_id)
             if row is None or item_id not in self.state.items():
                 raise KeyError(f"item_id={item_id!r}: not in the catalog")
-            n = len(self.table)
-            vectors = self.table.vectors[:n]
-            norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
-            scores = vectors @ vectors[row] / (norms * norms[row])
-            scores[~self.table.alive[:n]] = -np.inf
-            scores[[0, row]] = -np.inf
+            if not self.table.alive[row]:
+                raise KeyError(f"item_id={item_id!r}: removed from the catalog")
+            query = self.table.vectors[row] / max(float(np.linalg.norm(self.table.vectors[row])), 1e-12)
+            rows = [r for r in self.index.search(query, k + 1) if r != row][:k]
+            unit = self.table.vectors[rows] / np.maximum(
+                np.linalg.norm(self.table.vectors[rows], axis=1, keepdims=True), 1e-12
+            )
             label = self._label(row)
             return [
-                Recommendation(self.table.ids[r], float(scores[r]), f"similar to {label}") for r in top_rows(scores, k)
+                Recommendation(self.table.ids[r], float(s), f"similar to {label}")
+                for r, s in zip(rows, unit @ query, strict=True)
             ]
 
     def snapshot(self) -> None:
@@ -237,15 +242,28 @@ class Engine:
             self.encoder.encode([i.text for i in items]) if self.model.model.config.use_text and self.encoder else None
         )
         self.table.upsert([i.item_id for i in items], text, [frozenset(i.categories) for i in items])
+        rows = self.table.rows([i.item_id for i in items])
+        vectors = self.table.vectors[rows]
+        self.index.upsert(rows, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
 
     def _build_table(self) -> ItemTable:
         self.table = ItemTable(self.model.model, self.model.item_ids, capacity=len(self.state.items()) + 1024)
+        self.index = self._make_index(len(self.state.items()))
         self._upsert_vectors(list(self.state.items().values()))
-        self.table.remove(sorted(self.state.removed()))
+        removed = sorted(self.state.removed())
+        self.table.remove(removed)
+        self.index.remove(self.table.rows(removed))
         self._reload_trend()
         for item_id, count in self.state.popularity().items():
             self.table.popularity[self.table.row_of[item_id]] = count
         return self.table
+
+    def _make_index(self, size: int) -> VectorIndex:
+        """Exact below ``approximate_above`` items, faiss IVF above (chosen when the engine opens)."""
+        dim = self.model.model.config.hidden
+        if size < self.config.approximate_above:
+            return ExactIndex(dim)
+        return FaissIndex(dim, lists=int(4 * np.sqrt(size)), nprobe=32)
 
     def _reload_trend(self) -> None:
         self.table.trend[:] = 0.0
