@@ -44,10 +44,14 @@ def trained() -> Trained:
     return Trained(dataset, truth, model, encoder)
 
 
-@pytest.fixture
-def engine(trained: Trained, tmp_path: Path) -> Iterator[Engine]:
-    """An engine with the whole catalog and no events yet."""
-    engine = Engine(trained.model, trained.encoder, tmp_path / "engine", EngineConfig())
+@pytest.fixture(params=["exact", "approximate"])
+def engine(trained: Trained, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine with the whole catalog and no events yet, scoring the whole catalog or going
+    through the faiss index (every behaviour test runs against both)."""
+    approximate_above = 0 if request.param == "approximate" else 10**9
+    engine = Engine(
+        trained.model, trained.encoder, tmp_path / "engine", EngineConfig(approximate_above=approximate_above)
+    )
     engine.add_items(list(trained.dataset.items.values()))
     yield engine
     engine.close()

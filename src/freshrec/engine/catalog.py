@@ -42,9 +42,9 @@ class ItemTable:
             self.ids.append(item_id)
             self.categories.append(frozenset())
 
-    def is_new(self, n: int) -> np.ndarray:
-        """(n,) True for rows the model never trained on (items added after training)."""
-        return np.arange(n) >= self._trained_rows
+    def is_new(self, rows: np.ndarray) -> np.ndarray:
+        """True for rows the model never trained on (items added after training)."""
+        return rows >= self._trained_rows
 
     def __len__(self) -> int:
         return len(self.ids)

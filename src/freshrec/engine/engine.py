@@ -128,20 +128,21 @@ class Engine:
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k={k!r}: must be a positive integer")
         with self._lock:
-            signals, history_rows, query = self._signals(user_id)
+            candidates = self._candidates(user_id, k)
+            rows = np.arange(len(self.table)) if candidates is None else candidates
+            signals, history_rows, query = self._signals(user_id, candidates)
             scores = signals.total
-            scores[~self.table.alive[: len(self.table)]] = -np.inf
-            scores[0] = -np.inf
+            scores[~self.table.alive[rows] | (rows == 0)] = -np.inf
             if exclude_seen and len(history_rows):
-                scores[history_rows] = -np.inf
-            scores[self.table.rows(list(exclude))] = -np.inf
+                scores[self._positions(candidates, history_rows)] = -np.inf
+            scores[self._positions(candidates, self.table.rows(list(exclude)))] = -np.inf
             if categories is not None:
-                scores[~self.table.in_categories(frozenset(categories))] = -np.inf
+                scores[~self.table.in_categories(frozenset(categories))[rows]] = -np.inf
             diversity = self.config.policy.diversity
-            rows = top_rows(scores, 3 * k if diversity > 0 else k)
-            rows = mmr(rows, scores, self.table.vectors, k, diversity)
-            return [Recommendation(self.table.ids[r], float(scores[r]), self._reason(r, signals, history_rows, query))
-                    for r in rows]  # fmt: skip
+            best = top_rows(scores, 3 * k if diversity > 0 else k)
+            best = mmr(best, scores, self.table.vectors[rows], k, diversity)
+            return [Recommendation(self.table.ids[rows[p]], float(scores[p]),
+                                   self._reason(p, rows[p], signals, history_rows, query)) for p in best]  # fmt: skip
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
         """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
@@ -167,16 +168,18 @@ class Engine:
                 raise KeyError(f"item_id={item_id!r}: not in the catalog")
             if not self.table.alive[row]:
                 raise KeyError(f"item_id={item_id!r}: removed from the catalog")
-            query = self.table.vectors[row] / max(float(np.linalg.norm(self.table.vectors[row])), 1e-12)
-            rows = [r for r in self.index.search(query, k + 1) if r != row][:k]
-            unit = self.table.vectors[rows] / np.maximum(
-                np.linalg.norm(self.table.vectors[rows], axis=1, keepdims=True), 1e-12
-            )
+            n = len(self.table)
+            if isinstance(self.index, ExactIndex):
+                rows = np.arange(n)
+            else:  # inner-product candidates from the index, re-ranked by cosine
+                rows = self.index.search(self.table.vectors[row], max(20 * k, 200))
+            vectors = self.table.vectors[rows]
+            cosine = vectors @ self.table.vectors[row]
+            cosine /= np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(self.table.vectors[row]), 1e-12)
+            cosine[~self.table.alive[rows] | (rows == 0) | (rows == row)] = -np.inf
             label = self._label(row)
-            return [
-                Recommendation(self.table.ids[r], float(s), f"similar to {label}")
-                for r, s in zip(rows, unit @ query, strict=True)
-            ]
+            return [Recommendation(self.table.ids[rows[p]], float(cosine[p]), f"similar to {label}")
+                    for p in top_rows(cosine, k)]  # fmt: skip
 
     def snapshot(self) -> None:
         """Write the state so a restart replays only the log entries after this point."""
@@ -243,8 +246,7 @@ class Engine:
         )
         self.table.upsert([i.item_id for i in items], text, [frozenset(i.categories) for i in items])
         rows = self.table.rows([i.item_id for i in items])
-        vectors = self.table.vectors[rows]
-        self.index.upsert(rows, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
+        self.index.upsert(rows, self.table.vectors[rows])
 
     def _build_table(self) -> ItemTable:
         self.table = ItemTable(self.model.model, self.model.item_ids, capacity=len(self.state.items()) + 1024)
@@ -259,11 +261,14 @@ class Engine:
         return self.table
 
     def _make_index(self, size: int) -> VectorIndex:
-        """Exact below ``approximate_above`` items, faiss IVF above (chosen when the engine opens)."""
+        """Exact below ``approximate_above`` items, faiss IVF above (chosen when the engine opens).
+
+        The exact index is never searched: below the threshold, requests score the whole catalog."""
         dim = self.model.model.config.hidden
         if size < self.config.approximate_above:
             return ExactIndex(dim)
-        return FaissIndex(dim, lists=int(4 * np.sqrt(size)), nprobe=32)
+        lists = max(16, int(4 * np.sqrt(size)))
+        return FaissIndex(dim, lists=lists, nprobe=min(32, lists))
 
     def _reload_trend(self) -> None:
         self.table.trend[:] = 0.0
@@ -288,29 +293,74 @@ class Engine:
     def _history_rows(self, user_id: str) -> np.ndarray:
         return self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
 
-    def _signals(self, user_id: str) -> tuple[Signals, np.ndarray, str | None]:
-        policy, table, n = self.config.policy, self.table, len(self.table)
-        live = table.alive[:n].copy()
-        live[0] = False
+    def _candidates(self, user_id: str, k: int) -> np.ndarray | None:
+        """Sorted candidate rows from the approximate index, or None to score the whole catalog.
+
+        Candidates: the nearest items to the user's state and to their projected search query, the
+        most trending and most popular items, and the newest items nobody has engaged with yet.
+        """
+        if isinstance(self.index, ExactIndex):
+            return None
+        table, n, size = self.table, len(self.table), max(20 * k, 500)
+        parts = [top_rows(table.trend[:n], size), top_rows(table.popularity[:n], size)]
+        fresh = np.flatnonzero(table.is_new(np.arange(n)) & (table.popularity[:n] == 0) & table.alive[:n])
+        parts.append(fresh[-size:])
         history_rows = self._history_rows(user_id)
-        model = np.zeros(n)
         if len(history_rows):
-            model = zscore(table.vectors[:n] @ self._user_vector(user_id, history_rows), live)
-        elif table.popularity[:n].any():  # a user with no history: all-time popularity stands in
-            model = zscore(np.log1p(table.popularity[:n]), live)
-        trend = policy.trend_weight * zscore(np.log1p(table.trend[:n] * self._trend_scale()), live)
-        query_term, query = np.zeros(n), None
+            parts.append(self.index.search(self._user_vector(user_id, history_rows), size))
+        query = self._query_vector(user_id)
+        if query is not None:
+            parts.append(self.index.search(table.project_text(query[None, :])[0], size))
+        candidates = np.unique(np.concatenate(parts))
+        return candidates[candidates > 0]
+
+    @staticmethod
+    def _positions(candidates: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+        """Where ``rows`` sit among the candidates (rows that are not candidates are dropped)."""
+        if candidates is None or not len(rows) or not len(candidates):
+            return rows if candidates is None else np.zeros(0, dtype=np.int64)
+        index = np.minimum(np.searchsorted(candidates, rows), len(candidates) - 1)
+        return index[candidates[index] == rows]
+
+    def _query_vector(self, user_id: str) -> np.ndarray | None:
         intent = self.state.search_intent(user_id)
-        if intent is not None and self.encoder is not None and table.text.shape[1]:
+        if intent is None or self.encoder is None or not self.table.text.shape[1]:
+            return None
+        if user_id not in self._query_cache:
+            self._query_cache[user_id] = self.encoder.encode([intent.query])[0]
+        return self._query_cache[user_id]
+
+    def _signals(self, user_id: str, candidates: np.ndarray | None) -> tuple[Signals, np.ndarray, str | None]:
+        """Policy terms for every row (``candidates`` None) or for the candidate rows, in their order.
+
+        With candidates, z-scores are taken over the candidates rather than the whole catalog."""
+        policy, table, n = self.config.policy, self.table, len(self.table)
+
+        rows = np.arange(n) if candidates is None else candidates
+
+        def take(column: np.ndarray) -> np.ndarray:  # a view of the first n rows, or the candidates
+            return column[:n] if candidates is None else column[candidates]
+
+        live = take(table.alive) & (rows > 0)
+        history_rows = self._history_rows(user_id)
+        popularity = take(table.popularity)
+        model = np.zeros(len(live))
+        if len(history_rows):
+            model = zscore(take(table.vectors) @ self._user_vector(user_id, history_rows), live)
+        elif popularity.any():  # a user with no history: all-time popularity stands in
+            model = zscore(np.log1p(popularity), live)
+        trend = policy.trend_weight * zscore(np.log1p(take(table.trend) * self._trend_scale()), live)
+        query_term, query = np.zeros(len(live)), None
+        query_vector = self._query_vector(user_id)
+        intent = self.state.search_intent(user_id)
+        if query_vector is not None and intent is not None:
             weight = policy.query_weight * 0.5 ** (intent.events_since / policy.query_fade_events)
-            if user_id not in self._query_cache:
-                self._query_cache[user_id] = self.encoder.encode([intent.query])[0]
-            query_term = weight * zscore(table.text[:n] @ self._query_cache[user_id], live)
+            query_term = weight * zscore(take(table.text) @ query_vector, live)
             query = intent.query
-        penalty = np.zeros(n)
+        penalty = np.zeros(len(live))
         for item_id, times in self.state.unengaged_impressions(user_id).items():
-            penalty[table.row_of[item_id]] = policy.impression_penalty * times
-        bonus = policy.new_item_bonus * table.is_new(n) / (1.0 + table.popularity[:n])
+            penalty[self._positions(candidates, table.rows([item_id]))] = policy.impression_penalty * times
+        bonus = policy.new_item_bonus * table.is_new(rows) / (1.0 + popularity)
         return Signals(model, trend, query_term, penalty, bonus), history_rows, query
 
     def _trend_scale(self) -> float:
@@ -322,8 +372,8 @@ class Engine:
         text = item.text if item and item.text else self.table.ids[row]
         return text if len(text) <= 60 else text[:57] + "..."
 
-    def _reason(self, row: int, signals: Signals, history_rows: np.ndarray, query: str | None) -> str:
-        parts = {"model": signals.model[row], "trend": signals.trend[row], "query": signals.query[row]}
+    def _reason(self, position: int, row: int, signals: Signals, history_rows: np.ndarray, query: str | None) -> str:
+        parts = {"model": signals.model[position], "trend": signals.trend[position], "query": signals.query[position]}
         if query is not None and parts["query"] >= max(parts["model"], parts["trend"]):
             return f"matches your search '{query}'"
         if parts["trend"] > parts["model"] or not len(history_rows):
