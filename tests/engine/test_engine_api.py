@@ -142,3 +142,21 @@ def test_large_catalog_engine_uses_the_approximate_index_and_agrees(trained: Tra
         a = {r.item_id for r in approximate.similar_items(item, k=10)}
         b = {r.item_id for r in exact.similar_items(item, k=10)}
         assert len(a & b) >= 8
+
+
+def test_open_from_a_checkpoint_and_catalog_gives_a_ready_engine(trained: Trained, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.pt"
+    trained.model.save(checkpoint)
+    catalog = list(trained.dataset.items.values())
+    engine = Engine.open(checkpoint, tmp_path / "state", catalog)  # encoder rebuilt from the checkpoint's name
+    engine.ingest(Event("o", item_id=catalog[0].item_id, timestamp=1.0))
+    assert len(engine.recommend("o", k=5)) == 5
+    first_seq = engine.log.last_seq()
+    engine.close()
+    again = Engine.open(checkpoint, tmp_path / "state", catalog)  # same catalog: nothing re-added
+    assert again.log.last_seq() == first_seq and again.state.history("o") == [catalog[0].item_id]
+
+
+def test_unknown_state_backend_is_named(trained: Trained, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown backend 'memcached'.*embedded"):
+        Engine(trained.model, trained.encoder, tmp_path, EngineConfig(state_url="memcached://x"))

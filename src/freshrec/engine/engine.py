@@ -14,17 +14,19 @@ import numpy as np
 import torch
 
 from freshrec.data.errors import RecordError
+from freshrec.data.fetch import cache_dir
 from freshrec.data.records import Event, EventKind, Item
 from freshrec.data.sequences import pad_histories
+from freshrec.engine.backends import open_state
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
-from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows, zscore
+from freshrec.engine.policy import PolicyConfig, mmr, top_rows
 from freshrec.engine.retrieval import ExactIndex, FaissIndex, VectorIndex
+from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
 from freshrec.engine.state import EmbeddedState
 from freshrec.models.sequential import TransformerRecommender
-from freshrec.text.encoder import TextEncoder
-
-REASON_WINDOW = 20  # newest history items considered when explaining a recommendation
+from freshrec.text.cache import CachedEncoder
+from freshrec.text.encoder import TextEncoder, encoder_for
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class EngineConfig:
     trend_half_life: float = 6 * 3600.0  # seconds of stream time
     auto_register_items: bool = False  # events naming unknown items: register them (True) or refuse
     snapshot_every: int = 50_000  # log entries between automatic snapshots (0: never)
-    approximate_above: int = 200_000  # catalog size from which similar_items uses the faiss index
+    approximate_above: int = 200_000  # catalog size from which requests go through the faiss index
+    state_url: str = "embedded"  # online-state backend (see freshrec.engine.backends)
 
 
 class Engine:
@@ -66,15 +69,34 @@ class Engine:
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
         self._query_cache: dict[str, np.ndarray] = {}
         self._since_snapshot = 0
-        snapshot = self.path / "state.pickle"
-        self.state = (
-            EmbeddedState.restore(snapshot)
-            if snapshot.exists()
-            else EmbeddedState(model.model.config.max_len, self.config.trend_half_life)
+        self.state = open_state(
+            self.config.state_url, self.path, model.model.config.max_len, self.config.trend_half_life
         )
         for seq, op in self.log.replay(after=self.state.applied_seq):
             self._apply_to_state([op], seq)
         self.table = self._build_table()
+
+    @classmethod
+    def open(
+        cls,
+        checkpoint: Path | str,
+        path: Path | str,
+        catalog: Iterable[Item] = (),
+        encoder: TextEncoder | None = None,
+        config: EngineConfig | None = None,
+    ) -> Engine:
+        """A ready engine from a trained checkpoint and a catalog (items already in the state are kept).
+
+        The text encoder defaults to the one the checkpoint was trained with, behind the disk cache."""
+        model = TransformerRecommender.load(Path(checkpoint))
+        if encoder is None and model.encoder_name:
+            encoder = CachedEncoder(encoder_for(model.encoder_name), cache_dir() / "text-embeddings.sqlite")
+        engine = cls(model, encoder, path, config)
+        known = engine.state.items()
+        new = [item for item in catalog if known.get(item.item_id) != item]
+        if new:
+            engine.add_items(new)
+        return engine
 
     # ----------------------------------------------------------------- writes
     def ingest(self, event: Event) -> int:
@@ -128,21 +150,26 @@ class Engine:
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k={k!r}: must be a positive integer")
         with self._lock:
-            candidates = self._candidates(user_id, k)
+            user = self._user_view(user_id)
+            candidates = candidate_rows(self.table, self.index, user, k)
             rows = np.arange(len(self.table)) if candidates is None else candidates
-            signals, history_rows, query = self._signals(user_id, candidates)
-            scores = signals.total
+            terms = signals(self.table, self.config.policy, user, candidates, self._trend_scale())
+            scores = terms.total
             scores[~self.table.alive[rows] | (rows == 0)] = -np.inf
-            if exclude_seen and len(history_rows):
-                scores[self._positions(candidates, history_rows)] = -np.inf
-            scores[self._positions(candidates, self.table.rows(list(exclude)))] = -np.inf
+            if exclude_seen:
+                scores[positions(candidates, user.history_rows)] = -np.inf
+            scores[positions(candidates, self.table.rows(list(exclude)))] = -np.inf
             if categories is not None:
                 scores[~self.table.in_categories(frozenset(categories))[rows]] = -np.inf
             diversity = self.config.policy.diversity
             best = top_rows(scores, 3 * k if diversity > 0 else k)
             best = mmr(best, scores, self.table.vectors[rows], k, diversity)
-            return [Recommendation(self.table.ids[rows[p]], float(scores[p]),
-                                   self._reason(p, rows[p], signals, history_rows, query)) for p in best]  # fmt: skip
+            return [
+                Recommendation(
+                    self.table.ids[rows[p]], float(scores[p]), reason(self.table, self._label, p, rows[p], terms, user)
+                )
+                for p in best
+            ]
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
         """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
@@ -184,7 +211,8 @@ class Engine:
     def snapshot(self) -> None:
         """Write the state so a restart replays only the log entries after this point."""
         with self._lock:
-            self.state.snapshot(self.path / "state.pickle")
+            if isinstance(self.state, EmbeddedState):
+                self.state.snapshot(self.path / "state.pickle")
             self._since_snapshot = 0
 
     def close(self) -> None:
@@ -293,75 +321,19 @@ class Engine:
     def _history_rows(self, user_id: str) -> np.ndarray:
         return self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
 
-    def _candidates(self, user_id: str, k: int) -> np.ndarray | None:
-        """Sorted candidate rows from the approximate index, or None to score the whole catalog.
-
-        Candidates: the nearest items to the user's state and to their projected search query, the
-        most trending and most popular items, and the newest items nobody has engaged with yet.
-        """
-        if isinstance(self.index, ExactIndex):
-            return None
-        table, n, size = self.table, len(self.table), max(20 * k, 500)
-        parts = [top_rows(table.trend[:n], size), top_rows(table.popularity[:n], size)]
-        fresh = np.flatnonzero(table.is_new(np.arange(n)) & (table.popularity[:n] == 0) & table.alive[:n])
-        parts.append(fresh[-size:])
+    def _user_view(self, user_id: str) -> UserView:
         history_rows = self._history_rows(user_id)
-        if len(history_rows):
-            parts.append(self.index.search(self._user_vector(user_id, history_rows), size))
-        query = self._query_vector(user_id)
-        if query is not None:
-            parts.append(self.index.search(table.project_text(query[None, :])[0], size))
-        candidates = np.unique(np.concatenate(parts))
-        return candidates[candidates > 0]
-
-    @staticmethod
-    def _positions(candidates: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
-        """Where ``rows`` sit among the candidates (rows that are not candidates are dropped)."""
-        if candidates is None or not len(rows) or not len(candidates):
-            return rows if candidates is None else np.zeros(0, dtype=np.int64)
-        index = np.minimum(np.searchsorted(candidates, rows), len(candidates) - 1)
-        return index[candidates[index] == rows]
-
-    def _query_vector(self, user_id: str) -> np.ndarray | None:
+        view = UserView(history_rows, self._user_vector(user_id, history_rows) if len(history_rows) else None)
         intent = self.state.search_intent(user_id)
-        if intent is None or self.encoder is None or not self.table.text.shape[1]:
-            return None
-        if user_id not in self._query_cache:
-            self._query_cache[user_id] = self.encoder.encode([intent.query])[0]
-        return self._query_cache[user_id]
-
-    def _signals(self, user_id: str, candidates: np.ndarray | None) -> tuple[Signals, np.ndarray, str | None]:
-        """Policy terms for every row (``candidates`` None) or for the candidate rows, in their order.
-
-        With candidates, z-scores are taken over the candidates rather than the whole catalog."""
-        policy, table, n = self.config.policy, self.table, len(self.table)
-
-        rows = np.arange(n) if candidates is None else candidates
-
-        def take(column: np.ndarray) -> np.ndarray:  # a view of the first n rows, or the candidates
-            return column[:n] if candidates is None else column[candidates]
-
-        live = take(table.alive) & (rows > 0)
-        history_rows = self._history_rows(user_id)
-        popularity = take(table.popularity)
-        model = np.zeros(len(live))
-        if len(history_rows):
-            model = zscore(take(table.vectors) @ self._user_vector(user_id, history_rows), live)
-        elif popularity.any():  # a user with no history: all-time popularity stands in
-            model = zscore(np.log1p(popularity), live)
-        trend = policy.trend_weight * zscore(np.log1p(take(table.trend) * self._trend_scale()), live)
-        query_term, query = np.zeros(len(live)), None
-        query_vector = self._query_vector(user_id)
-        intent = self.state.search_intent(user_id)
-        if query_vector is not None and intent is not None:
-            weight = policy.query_weight * 0.5 ** (intent.events_since / policy.query_fade_events)
-            query_term = weight * zscore(take(table.text) @ query_vector, live)
-            query = intent.query
-        penalty = np.zeros(len(live))
-        for item_id, times in self.state.unengaged_impressions(user_id).items():
-            penalty[self._positions(candidates, table.rows([item_id]))] = policy.impression_penalty * times
-        bonus = policy.new_item_bonus * table.is_new(rows) / (1.0 + popularity)
-        return Signals(model, trend, query_term, penalty, bonus), history_rows, query
+        if intent is not None and self.encoder is not None and self.table.text.shape[1]:
+            if user_id not in self._query_cache:
+                self._query_cache[user_id] = self.encoder.encode([intent.query])[0]
+            policy = self.config.policy
+            view.query, view.query_vector = intent.query, self._query_cache[user_id]
+            view.query_weight = policy.query_weight * 0.5 ** (intent.events_since / policy.query_fade_events)
+        shown = self.state.unengaged_impressions(user_id)
+        view.impressions = {int(self.table.row_of[i]): times for i, times in shown.items()}
+        return view
 
     def _trend_scale(self) -> float:
         """Accumulators times this are decayed counts now; scaled so typical values are O(1)."""
@@ -371,13 +343,3 @@ class Engine:
         item = self.state.items().get(self.table.ids[row])
         text = item.text if item and item.text else self.table.ids[row]
         return text if len(text) <= 60 else text[:57] + "..."
-
-    def _reason(self, position: int, row: int, signals: Signals, history_rows: np.ndarray, query: str | None) -> str:
-        parts = {"model": signals.model[position], "trend": signals.trend[position], "query": signals.query[position]}
-        if query is not None and parts["query"] >= max(parts["model"], parts["trend"]):
-            return f"matches your search '{query}'"
-        if parts["trend"] > parts["model"] or not len(history_rows):
-            return "trending now" if parts["trend"] > 0 else "popular"
-        recent = history_rows[-REASON_WINDOW:]
-        similarity = self.table.vectors[recent] @ self.table.vectors[row]
-        return f"because of {self._label(int(recent[int(np.argmax(similarity))]))}"

@@ -29,6 +29,7 @@ class OnlineState(ABC):
     """Per-user sequences, searches and impressions; decayed item popularity; the catalog."""
 
     applied_seq: int  # sequence number of the last log entry applied
+    now: float  # stream time: the newest event timestamp applied
 
     @abstractmethod
     def apply_events(self, events: list[Event], seq: int) -> None: ...

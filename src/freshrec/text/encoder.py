@@ -103,3 +103,16 @@ def make_encoder(spec: str = DEFAULT_ENCODER) -> TextEncoder:
         _, _, dim = spec.partition(":")
         return HashingEncoder(int(dim) if dim else 256)
     return SentenceEncoder(spec)
+
+
+def encoder_for(name: str) -> TextEncoder:
+    """The encoder a checkpoint names (``TextEncoder.name``), rebuilt offline.
+
+    >>> encoder_for("hashing:32").dim
+    32
+    """
+    if name.startswith("hashing:"):
+        return HashingEncoder(int(name.split(":")[1]))
+    if name.startswith("st:all-MiniLM-L6-v2:"):
+        return SentenceEncoder()
+    raise ValueError(f"encoder {name!r} is not bundled: pass the sentence-transformers folder it names explicitly")
