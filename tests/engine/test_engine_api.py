@@ -158,5 +158,5 @@ def test_open_from_a_checkpoint_and_catalog_gives_a_ready_engine(trained: Traine
 
 
 def test_unknown_state_backend_is_named(trained: Trained, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown backend 'memcached'.*embedded"):
+    with pytest.raises(ValueError, match=r"unknown backend 'memcached'.*embedded"):
         Engine(trained.model, trained.encoder, tmp_path, EngineConfig(state_url="memcached://x"))
