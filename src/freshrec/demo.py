@@ -19,7 +19,8 @@ from freshrec.models.sequential import TransformerRecommender
 from freshrec.models.transformer import ModelConfig
 from freshrec.report.markdown import write_report
 from freshrec.report.plots import metrics_by_model, training_curves
-from freshrec.training.pipeline import Prepared, cached_encoder, fit_transformer, prepare
+from freshrec.training.parallel import fit_side_by_side
+from freshrec.training.pipeline import Prepared, cached_encoder, prepare
 from freshrec.training.trainer import TrainConfig, TrainResult
 
 
@@ -33,11 +34,8 @@ class DemoConfig:
     model: ModelConfig | None = None
     train: TrainConfig | None = None
     users_shown: int = 3
+    workers: int | None = None  # processes training side by side (default: one per model, one per core)
     progress: bool = True
-
-
-def default_model_config() -> ModelConfig:
-    return ModelConfig(num_items=1, hidden=64, layers=2, heads=2, max_len=200, dropout=0.2)
 
 
 @dataclass
@@ -79,22 +77,23 @@ def run_demo(config: DemoConfig) -> Suite:
     dataset, report = load_dataset(config.dataset)
     say(f"[1/5] data: {dataset.summary()} ({report.describe()})")
     prepared = prepare(dataset, cached_encoder(config.encoder), progress=config.progress)
-    model_config = config.model or default_model_config()
+    model_config = config.model or ModelConfig(num_items=1)
     train_config = config.train or TrainConfig()
+    say("[2/5] training the ID-only and the text-aware transformer (early stopping on validation NDCG@10)")
+    configs = [replace(model_config, use_text=False), replace(model_config, use_text=True)]
+    trained = fit_side_by_side(prepared, configs, train_config, config.workers, config.progress)
     runs: dict[str, TrainResult] = {}
     models: list[Recommender] = [MostPopular.fit(prepared.split.train, dataset.interactions.num_items)]
-    for step, use_text in ((2, False), (3, True)):
-        kind = "text-aware" if use_text else "ID-only"
-        say(f"[{step}/5] training the {kind} transformer (early stopping on validation NDCG@10)")
-        model, result = fit_transformer(
-            prepared, replace(model_config, use_text=use_text), train_config, progress=config.progress
-        )
-        say(f"      best epoch {result.best_epoch} after {result.seconds_to_best:.0f}s, "
+    for model, result in trained:
+        say(f"      {model.name}: best epoch {result.best_epoch} at {result.seconds_to_best:.0f}s, stopped at "
+            f"epoch {result.epochs[-1].epoch} ({result.seconds_total:.0f}s), "
             f"validation NDCG@10 {result.best_valid['NDCG@10']:.4f}")  # fmt: skip
         runs[model.name] = result
-        model.save(out / "models" / f"{'text' if use_text else 'id'}.pt", {"train": result.to_dict()})
+        model.save(
+            out / "models" / f"{'text' if model.model.config.use_text else 'id'}.pt", {"train": result.to_dict()}
+        )
         models.append(model)
-    say("[4/5] evaluating on the test split (full ranking over all items)")
+    say("[3/5] evaluating on the test split (full ranking over all items)")
     interactions = dataset.interactions
     suite = Suite({"name": dataset.name, "interactions": len(interactions), "users": interactions.num_users,
                    "items": interactions.num_items, "evaluated_users": len(prepared.split.valid_users)})  # fmt: skip
@@ -104,6 +103,7 @@ def run_demo(config: DemoConfig) -> Suite:
     say("\n" + suite.table() + "\n")
     text_model = models[-1]
     assert isinstance(text_model, TransformerRecommender)
+    say("[4/5] explained recommendations for a few users")
     examples = user_examples(text_model, prepared, config.users_shown)
     (out / "examples.json").write_text(json.dumps([asdict(e) for e in examples], indent=2))
     for example in examples:

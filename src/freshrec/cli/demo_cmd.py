@@ -21,10 +21,13 @@ from freshrec.training.trainer import TrainConfig
     help="Report folder: report.md, PNG plots, results.json, checkpoints.",
 )
 @click.option("--max-epochs", default=200, show_default=True, help="Upper bound per model (early stopping).")
-def demo(dataset: str, encoder: str, out: Path, max_epochs: int) -> None:
+@click.option("--workers", type=int, help="Processes training side by side (default: one per model, one per core).")
+def demo(dataset: str, encoder: str, out: Path, max_epochs: int, workers: int | None) -> None:
     """Fetch ml-100k, train the text-aware transformer beside its baselines, evaluate, explain, report.
 
     Takes about 6 minutes on 2 CPU cores and prints a results table and a few users'
     recommendations with the history items that drove them.
     """
-    run_demo(DemoConfig(dataset=dataset, encoder=encoder, out=out, train=TrainConfig(epochs=max_epochs)))
+    run_demo(
+        DemoConfig(dataset=dataset, encoder=encoder, out=out, train=TrainConfig(epochs=max_epochs), workers=workers)
+    )

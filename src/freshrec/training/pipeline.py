@@ -55,6 +55,7 @@ def fit_transformer(
     train_config: TrainConfig,
     progress: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    progress_position: int = 0,
 ) -> tuple[TransformerRecommender, TrainResult]:
     """Build a model for ``prepared`` (text on if ``model_config.use_text``) and train it."""
     config = replace(model_config, num_items=prepared.dataset.interactions.num_items)
@@ -74,4 +75,5 @@ def fit_transformer(
         encoder_name=prepared.encoder_name if config.use_text else None,
         progress=progress,
         on_epoch=on_epoch,
+        progress_position=progress_position,
     )

@@ -118,6 +118,7 @@ def train(
     encoder_name: str | None = None,
     progress: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    progress_position: int = 0,
 ) -> tuple[TransformerRecommender, TrainResult]:
     """Train ``model`` on ``split.train`` and return the epoch with the best validation metric."""
     seed_everything(config.seed)
@@ -131,7 +132,8 @@ def train(
     logs: list[EpochLog] = []
     best: tuple[float, int, dict[str, Tensor], dict[str, float], float] | None = None
     started = time.perf_counter()
-    bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    label = "training " + ("text-aware" if model.config.use_text else "ID-only")
+    bar = tqdm(range(1, config.epochs + 1), desc=label, unit="epoch", disable=not progress, position=progress_position)
     for epoch in bar:
         tick = time.perf_counter()
         model.train()
