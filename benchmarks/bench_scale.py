@@ -20,7 +20,7 @@ from freshrec.data.sequences import leave_one_out, training_windows
 from freshrec.data.synthetic import generate_preset
 from freshrec.models.transformer import ModelConfig, SequenceRecommender
 from freshrec.training.pipeline import cached_encoder, encode_items
-from freshrec.training.trainer import TrainConfig, length_bucketed_batches, seed_everything, sequence_loss
+from freshrec.training.trainer import TrainConfig, seed_everything, train_epoch
 
 
 def peak_rss_mb() -> float:
@@ -28,17 +28,11 @@ def peak_rss_mb() -> float:
 
 
 def one_epoch(windows: torch.Tensor, model: SequenceRecommender, config: TrainConfig) -> tuple[float, int]:
-    """Seconds for one pass over all windows, and the number of target positions trained."""
+    """Seconds for one training epoch (the trainer's own loop), and the number of targets trained."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     lengths = (windows > 0).sum(dim=1)
-    generator = torch.Generator().manual_seed(config.seed)
-    model.train()
     started = time.perf_counter()
-    for batch in length_bucketed_batches(windows, lengths, config.batch_size, generator):
-        loss = sequence_loss(model, batch, config)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        optimizer.step()
+    train_epoch(model, optimizer, windows, lengths, config, torch.Generator().manual_seed(config.seed))
     targets = int(((windows[:, 1:] > 0) & (windows[:, :-1] > 0)).sum())
     return time.perf_counter() - started, targets
 

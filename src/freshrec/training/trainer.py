@@ -110,6 +110,28 @@ def sequence_loss(model: SequenceRecommender, windows: Tensor, config: TrainConf
     return F.cross_entropy(torch.cat([positive, negative], dim=1), torch.zeros_like(targets))
 
 
+def train_epoch(
+    model: SequenceRecommender,
+    optimizer: torch.optim.Optimizer,
+    windows: Tensor,
+    lengths: Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> float:
+    """One pass over all training windows; returns the mean batch loss. Leaves the model in eval mode."""
+    model.train()
+    total, batches = 0.0, 0
+    for batch in length_bucketed_batches(windows, lengths, config.batch_size, generator):
+        loss = sequence_loss(model, batch, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        total, batches = total + loss.item(), batches + 1
+    model.eval()
+    return total / max(batches, 1)
+
+
 def train(
     model: SequenceRecommender,
     item_ids: list[str],
@@ -136,18 +158,9 @@ def train(
     bar = tqdm(range(1, config.epochs + 1), desc=label, unit="epoch", disable=not progress, position=progress_position)
     for epoch in bar:
         tick = time.perf_counter()
-        model.train()
-        total, batches = 0.0, 0
-        for batch in length_bucketed_batches(windows, lengths, config.batch_size, generator):
-            loss = sequence_loss(model, batch, config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            total, batches = total + loss.item(), batches + 1
-        model.eval()
+        loss = train_epoch(model, optimizer, windows, lengths, config, generator)
         valid = evaluate(wrapped, split, "valid", ks=(10,)).metrics
-        log = EpochLog(epoch, total / batches, time.perf_counter() - tick, valid)
+        log = EpochLog(epoch, loss, time.perf_counter() - tick, valid)
         logs.append(log)
         if on_epoch:
             on_epoch(log)
