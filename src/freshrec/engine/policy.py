@@ -47,11 +47,12 @@ class Signals:
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` best finite scores, best first."""
-    finite = np.flatnonzero(np.isfinite(scores))
-    if len(finite) <= k:
-        return finite[np.argsort(-scores[finite], kind="stable")]
-    part = finite[np.argpartition(-scores[finite], k - 1)[:k]]
+    """Rows of the ``k`` best finite scores, best first (-inf marks rows that must not be shown)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]  # -inf sorts last, so it only appears if too few are finite
+    part = part[np.isfinite(scores[part])]
     return part[np.argsort(-scores[part], kind="stable")]
 
 

@@ -65,12 +65,14 @@ def signals(
 
     With candidates, z-scores are taken over the candidates rather than the whole catalog."""
     n = len(table)
-    rows = np.arange(n) if candidates is None else candidates
+    rows = np.arange(n) if candidates is None else candidates  # used for the (rare) new-item rows only
 
     def take(column: np.ndarray) -> np.ndarray:  # a view of the first n rows, or the candidates
         return column[:n] if candidates is None else column[candidates]
 
-    live = take(table.alive) & (rows > 0)
+    live = take(table.alive).copy()
+    if candidates is None:
+        live[0] = False  # the padding row (candidates never include it)
     popularity = take(table.popularity)
     model = np.zeros(len(rows))
     if user.state is not None:
@@ -84,7 +86,9 @@ def signals(
     penalty = np.zeros(len(rows))
     for row, times in user.impressions.items():
         penalty[positions(candidates, np.array([row]))] = policy.impression_penalty * times
-    bonus = policy.new_item_bonus * table.is_new(rows) / (1.0 + popularity)
+    bonus = np.zeros(len(rows))
+    new = np.flatnonzero(table.is_new(rows))  # only items added after training can get the bonus
+    bonus[new] = policy.new_item_bonus / (1.0 + popularity[new])
     return Signals(model, trend, query, penalty, bonus)
 
 
