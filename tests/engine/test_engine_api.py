@@ -137,7 +137,7 @@ def test_large_catalog_engine_uses_the_approximate_index_and_agrees(trained: Tra
         )
 
     exact, approximate = opened("exact", 10**9), opened("approx", 100)
-    assert isinstance(approximate.index, FaissIndex)
+    assert isinstance(approximate.index, FaissIndex) and exact.index is None
     for item in trained.cluster_items(2)[:5]:
         a = {r.item_id for r in approximate.similar_items(item, k=10)}
         b = {r.item_id for r in exact.similar_items(item, k=10)}

@@ -21,7 +21,7 @@ from freshrec.engine.backends import open_state
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.policy import PolicyConfig, mmr, top_rows
-from freshrec.engine.retrieval import ExactIndex, FaissIndex, VectorIndex
+from freshrec.engine.retrieval import FaissIndex, VectorIndex
 from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
 from freshrec.engine.state import EmbeddedState
 from freshrec.models.sequential import TransformerRecommender
@@ -138,7 +138,8 @@ class Engine:
             seq = self.log.append([("remove", item_id) for item_id in item_ids])
             self.state.remove_items(list(item_ids), seq)
             self.table.remove(list(item_ids))
-            self.index.remove(self.table.rows(list(item_ids)))
+            if self.index is not None:
+                self.index.remove(self.table.rows(list(item_ids)))
             return seq
 
     # ------------------------------------------------------------------ reads
@@ -206,11 +207,9 @@ class Engine:
                 raise KeyError(f"item_id={item_id!r}: not in the catalog")
             if not self.table.alive[row]:
                 raise KeyError(f"item_id={item_id!r}: removed from the catalog")
-            n = len(self.table)
-            if isinstance(self.index, ExactIndex):
-                rows = np.arange(n)
-            else:  # inner-product candidates from the index, re-ranked by cosine
-                rows = self.index.search(self.table.vectors[row], max(20 * k, 200))
+            # every row, or the index's inner-product candidates; both re-ranked by cosine
+            query = self.table.vectors[row]
+            rows = np.arange(len(self.table)) if self.index is None else self.index.search(query, max(20 * k, 200))
             vectors = self.table.vectors[rows]
             cosine = vectors @ self.table.vectors[row]
             cosine /= np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(self.table.vectors[row]), 1e-12)
@@ -271,8 +270,8 @@ class Engine:
             self._reload_trend()
 
     def _apply_items(self, items: list[Item], seq: int) -> None:
+        updated = any(i.item_id in self.state.items() for i in items)
         self.state.put_items(items, seq)
-        updated = any(i.item_id in self.table.row_of for i in items)
         self._upsert_vectors(items)
         if updated:
             self._user_cache.clear()  # a history item's vector may have changed
@@ -284,8 +283,9 @@ class Engine:
             self.encoder.encode([i.text for i in items]) if self.model.model.config.use_text and self.encoder else None
         )
         self.table.upsert([i.item_id for i in items], text, [frozenset(i.categories) for i in items])
-        rows = self.table.rows([i.item_id for i in items])
-        self.index.upsert(rows, self.table.vectors[rows])
+        if self.index is not None:
+            rows = self.table.rows([i.item_id for i in items])
+            self.index.upsert(rows, self.table.vectors[rows])
 
     def _build_table(self) -> ItemTable:
         self.table = ItemTable(self.model.model, self.model.item_ids, capacity=len(self.state.items()) + 1024)
@@ -293,21 +293,20 @@ class Engine:
         self._upsert_vectors(list(self.state.items().values()))
         removed = sorted(self.state.removed())
         self.table.remove(removed)
-        self.index.remove(self.table.rows(removed))
+        if self.index is not None:
+            self.index.remove(self.table.rows(removed))
         self._reload_trend()
         for item_id, count in self.state.popularity().items():
             self.table.popularity[self.table.row_of[item_id]] = count
         return self.table
 
-    def _make_index(self, size: int) -> VectorIndex:
-        """Exact below ``approximate_above`` items, faiss IVF above (chosen when the engine opens).
-
-        The exact index is never searched: below the threshold, requests score the whole catalog."""
-        dim = self.model.model.config.hidden
+    def _make_index(self, size: int) -> VectorIndex | None:
+        """None (score the whole catalog exactly) below ``approximate_above`` items, a faiss IVF index
+        above; chosen when the engine opens."""
         if size < self.config.approximate_above:
-            return ExactIndex(dim)
+            return None
         lists = max(16, int(4 * np.sqrt(size)))
-        return FaissIndex(dim, lists=lists, nprobe=min(32, lists))
+        return FaissIndex(self.model.model.config.hidden, lists=lists, nprobe=min(32, lists))
 
     def _reload_trend(self) -> None:
         self.table.trend[:] = 0.0

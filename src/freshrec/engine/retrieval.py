@@ -1,7 +1,8 @@
-"""Vector retrieval over item rows by inner product: exact while cheap, approximate (faiss IVF) above a size.
+"""Vector retrieval over item rows by inner product: a plain exact reference and faiss IVF.
 
-Both satisfy one small contract so the engine never cares which it has; the exact index is the
-reference the approximate one is tested against.
+Both satisfy one small contract. The exact index is the reference the approximate one is tested
+against; below its size threshold the engine needs neither, since it scores the whole catalog
+directly (the same answer, without a second copy of the vectors).
 """
 
 from __future__ import annotations

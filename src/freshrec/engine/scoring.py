@@ -10,7 +10,7 @@ import numpy as np
 
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.policy import PolicyConfig, Signals, top_rows, zscore
-from freshrec.engine.retrieval import ExactIndex, VectorIndex
+from freshrec.engine.retrieval import VectorIndex
 
 REASON_WINDOW = 20  # newest history items considered when explaining a recommendation
 MIN_CANDIDATES = 500
@@ -28,13 +28,13 @@ class UserView:
     impressions: dict[int, int] = field(default_factory=dict)  # row -> times shown without engagement
 
 
-def candidate_rows(table: ItemTable, index: VectorIndex, user: UserView, k: int) -> np.ndarray | None:
+def candidate_rows(table: ItemTable, index: VectorIndex | None, user: UserView, k: int) -> np.ndarray | None:
     """Sorted candidate rows from the approximate index, or None to score the whole catalog.
 
     Candidates: the nearest items to the user's state and to their projected search query, the
     most trending and most popular items, and the newest items nobody has engaged with yet.
     """
-    if isinstance(index, ExactIndex):
+    if index is None:
         return None
     n, size = len(table), max(20 * k, MIN_CANDIDATES)
     parts = [top_rows(table.trend[:n], size), top_rows(table.popularity[:n], size)]
