@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from freshrec.engine.state import EmbeddedState, OnlineState
+from freshrec.engine.state import SNAPSHOT, EmbeddedState, OnlineState
 
 StateFactory = Callable[[str, Path, int, float], OnlineState]
 
 
 def _embedded(url: str, folder: Path, history_len: int, half_life: float) -> OnlineState:
-    snapshot = folder / "state.pickle"
+    snapshot = folder / SNAPSHOT
     return EmbeddedState.restore(snapshot) if snapshot.exists() else EmbeddedState(history_len, half_life)
 
 

@@ -46,6 +46,10 @@ class ItemTable:
         """True for rows the model never trained on (items added after training)."""
         return rows >= self._trained_rows
 
+    def new_rows(self) -> np.ndarray:
+        """All rows the model never trained on: they come after the trained ones."""
+        return np.arange(self._trained_rows, len(self.ids))
+
     def __len__(self) -> int:
         return len(self.ids)
 

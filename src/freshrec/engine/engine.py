@@ -23,7 +23,6 @@ from freshrec.engine.log import EventLog, Op
 from freshrec.engine.policy import PolicyConfig, mmr, top_rows
 from freshrec.engine.retrieval import FaissIndex, VectorIndex
 from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
-from freshrec.engine.state import EmbeddedState
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
 from freshrec.text.encoder import TextEncoder, encoder_for
@@ -159,7 +158,6 @@ class Engine:
             user = self._user_view(user_id)
             candidates = candidate_rows(self.table, self.index, user, k)
             n = len(self.table)
-            rows = np.arange(n) if candidates is None else candidates
             terms = signals(self.table, self.config.policy, user, candidates, self._trend_scale())
             scores = terms.total
             scores[~(self.table.alive[:n] if candidates is None else self.table.alive[candidates])] = -np.inf
@@ -173,14 +171,13 @@ class Engine:
                 scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
             diversity = self.config.policy.diversity
             best = top_rows(scores, 3 * k if diversity > 0 else k)
+            rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
             if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
-                chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows[best]], k, diversity)
-                best = best[chosen]
+                chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
+                best, rows = best[chosen], rows[chosen]
             return [
-                Recommendation(
-                    self.table.ids[rows[p]], float(scores[p]), reason(self.table, self._label, p, rows[p], terms, user)
-                )
-                for p in best
+                Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
+                for p, r in zip(best, rows, strict=True)
             ]
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
@@ -221,8 +218,7 @@ class Engine:
     def snapshot(self) -> None:
         """Write the state so a restart replays only the log entries after this point."""
         with self._lock:
-            if isinstance(self.state, EmbeddedState):
-                self.state.snapshot(self.path / "state.pickle")
+            self.state.snapshot(self.path)
             self._since_snapshot = 0
 
     def close(self) -> None:

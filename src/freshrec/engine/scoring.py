@@ -13,7 +13,7 @@ from freshrec.engine.policy import PolicyConfig, Signals, top_rows, zscore
 from freshrec.engine.retrieval import VectorIndex
 
 REASON_WINDOW = 20  # newest history items considered when explaining a recommendation
-MIN_CANDIDATES = 500
+MIN_CANDIDATES = 500  # below this, candidate sets are too small for stable z-scores
 
 
 @dataclass
@@ -38,8 +38,8 @@ def candidate_rows(table: ItemTable, index: VectorIndex | None, user: UserView, 
         return None
     n, size = len(table), max(20 * k, MIN_CANDIDATES)
     parts = [top_rows(table.trend[:n], size), top_rows(table.popularity[:n], size)]
-    fresh = np.flatnonzero(table.is_new(np.arange(n)) & (table.popularity[:n] == 0) & table.alive[:n])
-    parts.append(fresh[-size:])
+    new = table.new_rows()
+    parts.append(new[(table.popularity[new] == 0) & table.alive[new]][-size:])
     if user.state is not None:
         parts.append(index.search(user.state, size))
     if user.query_vector is not None:
@@ -65,29 +65,28 @@ def signals(
 
     With candidates, z-scores are taken over the candidates rather than the whole catalog."""
     n = len(table)
-    rows = np.arange(n) if candidates is None else candidates  # used for the (rare) new-item rows only
 
     def take(column: np.ndarray) -> np.ndarray:  # a view of the first n rows, or the candidates
         return column[:n] if candidates is None else column[candidates]
 
-    live = take(table.alive).copy()
+    live = take(table.alive).copy()  # a copy: row 0 is switched off below
     if candidates is None:
         live[0] = False  # the padding row (candidates never include it)
     popularity = take(table.popularity)
-    model = np.zeros(len(rows))
+    model = np.zeros(len(live))
     if user.state is not None:
         model = zscore(take(table.vectors) @ user.state, live)
     elif popularity.any():  # a user with no history: all-time popularity stands in
         model = zscore(np.log1p(popularity), live)
     trend = policy.trend_weight * zscore(np.log1p(take(table.trend) * trend_scale), live)
-    query = np.zeros(len(rows))
+    query = np.zeros(len(live))
     if user.query_vector is not None:
         query = user.query_weight * zscore(take(table.text) @ user.query_vector, live)
-    penalty = np.zeros(len(rows))
+    penalty = np.zeros(len(live))
     for row, times in user.impressions.items():
         penalty[positions(candidates, np.array([row]))] = policy.impression_penalty * times
-    bonus = np.zeros(len(rows))
-    new = np.flatnonzero(table.is_new(rows))  # only items added after training can get the bonus
+    bonus = np.zeros(len(live))  # only items added after training get the exploration bonus
+    new = table.new_rows() if candidates is None else np.flatnonzero(table.is_new(candidates))
     bonus[new] = policy.new_item_bonus / (1.0 + popularity[new])
     return Signals(model, trend, query, penalty, bonus)
 

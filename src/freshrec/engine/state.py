@@ -15,7 +15,7 @@ from pathlib import Path
 from freshrec.data.records import Event, EventKind, Item
 from freshrec.engine.trending import DecayedCounter
 
-ENGAGEMENT = frozenset(EventKind) - {EventKind.IMPRESSION, EventKind.SEARCH}
+SNAPSHOT = "state.pickle"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ class OnlineState(ABC):
     def removed(self) -> set[str]: ...
 
     @abstractmethod
-    def users(self) -> list[str]: ...
+    def snapshot(self, folder: Path) -> None:
+        """Persist the state so a restart replays only the log entries after ``applied_seq``."""
 
 
 @dataclass
@@ -140,11 +141,9 @@ class EmbeddedState(OnlineState):
     def removed(self) -> set[str]:
         return self._removed
 
-    def users(self) -> list[str]:
-        return sorted(set(self._histories) | set(self._searches) | set(self._impressions))
-
-    def snapshot(self, path: Path) -> None:
-        """Write the whole state atomically (temp file, then rename)."""
+    def snapshot(self, folder: Path) -> None:
+        """Write the whole state to ``folder/state.pickle`` atomically (temp file, then rename)."""
+        path = folder / SNAPSHOT
         partial = path.with_suffix(".partial")
         partial.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
         partial.replace(path)

@@ -55,6 +55,3 @@ class DecayedCounter:
     def accumulators(self) -> dict[str, float]:
         """Raw accumulators: proportional to the values at any single moment."""
         return self._acc
-
-    def remove(self, key: str) -> None:
-        self._acc.pop(key, None)
