@@ -1,10 +1,14 @@
 """Item vectors aligned by row, growing in place: new items are scoreable the moment they are added.
 
-Row 0 is padding (as in the model). A trained item's vector is the model's (ID embedding plus projected
-text); a new item's is the projection of its text alone, since it has no learned ID embedding yet.
+Row 0 is padding (as in the model). Every row's vector is its learned ID embedding plus the learned
+projection of its text; an item the model never trained on has no ID embedding yet, so its text alone
+places it. Rows belong to the engine, not to a model: a new model version is swapped in by recomputing
+the vectors for the same rows (``vectors_for`` off the request path, ``adopt`` in one step).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -12,19 +16,39 @@ import torch
 from freshrec.models.transformer import SequenceRecommender
 
 
+@dataclass(frozen=True)
+class ModelVectors:
+    """One model's view of the first ``rows`` rows of a table: what ``ItemTable.adopt`` installs."""
+
+    model: SequenceRecommender
+    rows: int
+    vectors: np.ndarray  # (rows, H): id_part + projected text
+    id_part: np.ndarray  # (rows, H): learned ID embedding, zero for items the model never trained on
+    trained: np.ndarray  # (rows,) bool
+    text_version: int  # the table's text version these were computed from
+
+
+def _id_parts(model: SequenceRecommender, trained_ids: list[str], ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(len(ids), H) ID embeddings of ``ids`` under ``model`` (zero where unknown), and the known mask."""
+    code_of = {item_id: code for code, item_id in enumerate(trained_ids, start=1)}
+    codes = np.fromiter((code_of.get(i, 0) for i in ids), np.int64, len(ids))
+    with torch.no_grad():
+        embeddings = model.item_ids.weight.numpy()
+    return embeddings[codes] * (codes > 0)[:, None], codes > 0
+
+
 class ItemTable:
     """Rows of model-space vectors (H), text vectors (D), liveness, categories and trend accumulators."""
 
     def __init__(self, model: SequenceRecommender, trained_ids: list[str], capacity: int = 1024) -> None:
         self.model = model
-        with torch.no_grad():
-            trained = model.item_vectors().numpy()  # (N + 1, H)
-            self._id_part = model.item_ids.weight.numpy().copy()  # (N + 1, H)
-        hidden = trained.shape[1]
+        hidden = model.config.hidden
         text_dim = model.config.text_dim if model.config.use_text else 0
         capacity = max(capacity, len(trained_ids) + 1)
         self.vectors = np.zeros((capacity, hidden), dtype=np.float32)
+        self.id_part = np.zeros((capacity, hidden), dtype=np.float32)
         self.text = np.zeros((capacity, text_dim), dtype=np.float32)
+        self.trained = np.zeros(capacity, dtype=bool)
         self.alive = np.zeros(capacity, dtype=bool)
         self.trend = np.zeros(capacity, dtype=np.float64)
         self.popularity = np.zeros(capacity, dtype=np.float64)
@@ -32,23 +56,27 @@ class ItemTable:
         self.row_of: dict[str, int] = {}
         self.categories: list[frozenset[str]] = [frozenset()]
         self.rows_by_category: dict[str, set[int]] = {}  # inverted index: filtering never scans the catalog
-        self._trained_rows = len(trained_ids) + 1
+        self.text_version = 0  # bumped whenever a row's text changes: a prepared swap must then be redone
         # trained items keep their codes as rows; they become alive when the catalog lists them
-        self.vectors[: len(trained)] = trained
-        if text_dim:
-            self.text[: len(trained)] = model.get_buffer("text_vectors").numpy()
         for item_id in trained_ids:
             self.row_of[item_id] = len(self.ids)
             self.ids.append(item_id)
             self.categories.append(frozenset())
+        rows = len(trained_ids) + 1
+        with torch.no_grad():
+            self.vectors[:rows] = model.item_vectors().numpy()
+        self.id_part[:rows] = model.item_ids.weight.detach().numpy()
+        self.trained[1:rows] = True
+        if text_dim:
+            self.text[:rows] = model.get_buffer("text_vectors").numpy()
 
     def is_new(self, rows: np.ndarray) -> np.ndarray:
-        """True for rows the model never trained on (items added after training)."""
-        return rows >= self._trained_rows
+        """True for rows the current model never trained on (items added after its training)."""
+        return ~self.trained[rows]
 
     def new_rows(self) -> np.ndarray:
-        """All rows the model never trained on: they come after the trained ones."""
-        return np.arange(self._trained_rows, len(self.ids))
+        """All rows the current model never trained on."""
+        return np.flatnonzero(~self.trained[1 : len(self.ids)]) + 1
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -57,18 +85,19 @@ class ItemTable:
         if needed <= len(self.alive):
             return
         capacity = max(needed, 2 * len(self.alive))
-        for name in ("vectors", "text", "alive", "trend", "popularity"):
+        for name in ("vectors", "id_part", "text", "trained", "alive", "trend", "popularity"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def project_text(self, text_vectors: np.ndarray) -> np.ndarray:
+    def project_text(self, text_vectors: np.ndarray, model: SequenceRecommender | None = None) -> np.ndarray:
         """(n, D) text vectors -> (n, H) model-space vectors through the learned projection."""
-        if self.model.text_proj is None:
-            return np.zeros((len(text_vectors), self.vectors.shape[1]), dtype=np.float32)
+        model = model or self.model
+        if model.text_proj is None:
+            return np.zeros((len(text_vectors), model.config.hidden), dtype=np.float32)
         with torch.no_grad():
-            return self.model.text_proj(torch.from_numpy(text_vectors)).numpy()
+            return model.text_proj(torch.from_numpy(np.ascontiguousarray(text_vectors))).numpy()
 
     def upsert(self, item_ids: list[str], text_vectors: np.ndarray | None, categories: list[frozenset[str]]) -> None:
         """Add or update items; ``text_vectors`` (n, D) is None when the model uses no text."""
@@ -81,16 +110,14 @@ class ItemTable:
                 self.row_of[item_id] = row
                 self.ids.append(item_id)
                 self.categories.append(frozenset())
+            else:
+                self.text_version += 1
             rows.append(row)
         index = np.asarray(rows, dtype=np.int64)
         if text_vectors is not None and self.text.shape[1]:
             self.text[index] = text_vectors
-            projected = self.project_text(text_vectors)
-            # learned ID part for trained items (zero for new ones) plus the projected (new) text
-            id_part = np.where(
-                (index < self._trained_rows)[:, None], self._id_part[np.minimum(index, self._trained_rows - 1)], 0.0
-            )
-            self.vectors[index] = id_part + projected
+            # learned ID part (zero for items the model never trained on) plus the projected (new) text
+            self.vectors[index] = self.id_part[index] + self.project_text(text_vectors)
         for row, cats in zip(rows, categories, strict=True):
             for old in self.categories[row] - cats:
                 self.rows_by_category[old].discard(row)
@@ -98,6 +125,31 @@ class ItemTable:
                 self.rows_by_category.setdefault(new, set()).add(row)
             self.categories[row] = cats
         self.alive[index] = True
+
+    def vectors_for(self, model: SequenceRecommender, trained_ids: list[str], start: int = 0) -> ModelVectors:
+        """Every row's vector under another model, computed without changing the table (safe to run while
+        requests read it; rows added meanwhile are filled by ``adopt``)."""
+        rows, version = len(self.ids), self.text_version
+        id_part, trained = _id_parts(model, trained_ids, self.ids[start:rows])
+        vectors = id_part + self.project_text(self.text[start:rows], model)
+        return ModelVectors(model, rows, vectors, id_part, trained, version)
+
+    def adopt(self, prepared: ModelVectors, trained_ids: list[str]) -> None:
+        """Install a model's vectors (call under the owner's lock): rows added since ``vectors_for`` are
+        computed here, and everything is recomputed if an item's text changed meanwhile."""
+        if prepared.text_version != self.text_version:
+            prepared = self.vectors_for(prepared.model, trained_ids)
+        n = prepared.rows
+        if len(self.ids) > n:
+            extra = self.vectors_for(prepared.model, trained_ids, start=n)
+            self._install(slice(n, len(self.ids)), extra)
+        self._install(slice(0, n), prepared)
+        self.model = prepared.model
+
+    def _install(self, rows: slice, prepared: ModelVectors) -> None:
+        self.vectors[rows] = prepared.vectors
+        self.id_part[rows] = prepared.id_part
+        self.trained[rows] = prepared.trained
 
     def in_categories(self, wanted: frozenset[str]) -> np.ndarray:
         """(len,) bool mask of rows that carry at least one of ``wanted``."""

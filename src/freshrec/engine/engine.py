@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,12 @@ from freshrec.data.fetch import cache_dir
 from freshrec.data.records import Event, EventKind, Item
 from freshrec.data.sequences import pad_histories
 from freshrec.engine.backends import open_state
-from freshrec.engine.catalog import ItemTable
+from freshrec.engine.catalog import ItemTable, ModelVectors
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.policy import PolicyConfig, mmr, top_rows
 from freshrec.engine.retrieval import FaissIndex, VectorIndex
 from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
+from freshrec.engine.versions import ModelRegistry, ModelVersion
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
 from freshrec.text.encoder import TextEncoder, encoder_for
@@ -69,10 +71,14 @@ class Engine:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.log = EventLog(self.path / "events.sqlite")
+        self.registry = ModelRegistry(self.path / "models")
+        self.model_version = 0  # 0: the model given here, not (yet) a published version
+        self.swap_seconds: list[float] = []  # how long each swap held requests (for monitoring)
         self._lock = threading.RLock()
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
         self._query_cache: dict[str, np.ndarray] = {}
         self._since_snapshot = 0
+        self.index: VectorIndex | None = None  # set by _build_table
         self.state = open_state(
             self.config.state_url, self.path, model.model.config.max_len, self.config.trend_half_life
         )
@@ -91,11 +97,15 @@ class Engine:
     ) -> Engine:
         """A ready engine from a trained checkpoint and a catalog (items already in the state are kept).
 
-        The text encoder defaults to the one the checkpoint was trained with, behind the disk cache."""
-        model = TransformerRecommender.load(Path(checkpoint))
+        The text encoder defaults to the one the checkpoint was trained with, behind the disk cache. If the
+        engine folder already holds published model versions, the active one serves instead of ``checkpoint``."""
+        registry = ModelRegistry(Path(path) / "models")
+        active = registry.active()
+        model = registry.load(active.version) if active else TransformerRecommender.load(Path(checkpoint))
         if encoder is None and model.encoder_name:
             encoder = CachedEncoder(encoder_for(model.encoder_name), cache_dir() / "text-embeddings.sqlite")
         engine = cls(model, encoder, path, config)
+        engine.model_version = active.version if active else 0
         known = engine.state.items()
         new = [item for item in catalog if known.get(item.item_id) != item]
         if new:
@@ -140,6 +150,69 @@ class Engine:
             if self.index is not None:
                 self.index.remove(self.table.rows(list(item_ids)))
             return seq
+
+    # ---------------------------------------------------------------- models
+    def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
+        """Store ``model`` as a new version and serve it (see ``swap_model``)."""
+        if self.model_version == 0 and not self.registry.versions():  # keep the starting model to roll back to
+            first = ModelVersion(0, time.time(), self.log.last_seq(), self.state.now, note="initial model")
+            self.model_version = self.registry.publish(self.model, first).version
+        version = self.registry.publish(model, metadata)
+        self.swap_model(model, version.version)
+        return version
+
+    def versions(self) -> list[ModelVersion]:
+        return self.registry.versions()
+
+    def activate(self, version: int) -> ModelVersion:
+        """Serve a stored version again (for instance after a bad update)."""
+        model = self.registry.load(version)
+        record = self.registry.activate(version)
+        self.swap_model(model, version)
+        return record
+
+    def rollback(self) -> ModelVersion:
+        """Serve the version that served before the current one."""
+        record = self.registry.rollback()
+        self.swap_model(self.registry.load(record.version), record.version)
+        return record
+
+    def swap_model(self, model: TransformerRecommender, version: int = 0) -> None:
+        """Serve ``model`` from now on, atomically: a request sees the old model or the new one, never a mix.
+
+        The new item vectors (and index) are computed before taking the lock, so requests are held only
+        while arrays are copied in (``swap_seconds`` records how long)."""
+        current = self.model.model.config
+        config = model.model.config
+        if (config.hidden, config.use_text, config.text_dim) != (current.hidden, current.use_text, current.text_dim):
+            raise ValueError("the new model's hidden size or text input differs from the serving model's")
+        prepared = self.table.vectors_for(model.model, model.item_ids)
+        index = self._index_for(prepared) if self.index is not None else None
+        with self._lock:
+            tick = time.perf_counter()
+            rebuilt = prepared.text_version != self.table.text_version
+            self.table.adopt(prepared, model.item_ids)
+            if index is not None:
+                if rebuilt:  # an item's text changed meanwhile: rebuild here (rare)
+                    index = self._index_for(self.table.vectors_for(model.model, model.item_ids))
+                index.remove(np.flatnonzero(~self.table.alive[: prepared.rows]))
+                added = np.arange(prepared.rows, len(self.table))
+                added = added[self.table.alive[added]]
+                index.upsert(added, self.table.vectors[added])
+                self.index = index
+            self.model, self.model_version = model, version
+            self._user_cache.clear()
+            self.swap_seconds.append(time.perf_counter() - tick)
+
+    def item_text_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """(n, D) text embeddings the engine holds for these items (zeros for unknown ones)."""
+        with self._lock:
+            out = np.zeros((len(item_ids), self.table.text.shape[1]), dtype=np.float32)
+            for position, item_id in enumerate(item_ids):
+                row = self.table.row_of.get(item_id)
+                if row is not None:
+                    out[position] = self.table.text[row]
+            return out
 
     # ------------------------------------------------------------------ reads
     def recommend(
@@ -303,6 +376,14 @@ class Engine:
             return None
         lists = max(16, int(4 * np.sqrt(size)))
         return FaissIndex(self.model.model.config.hidden, lists=lists, nprobe=min(32, lists))
+
+    def _index_for(self, prepared: ModelVectors) -> VectorIndex:
+        """A fresh index over the live rows' vectors under another model (built off the request path)."""
+        index = self._make_index(max(prepared.rows, self.config.approximate_above))
+        assert index is not None
+        alive = np.flatnonzero(self.table.alive[: prepared.rows])
+        index.upsert(alive[alive > 0], prepared.vectors[alive[alive > 0]])
+        return index
 
     def _reload_trend(self) -> None:
         self.table.trend[:] = 0.0

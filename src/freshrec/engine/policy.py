@@ -19,6 +19,7 @@ class PolicyConfig:
     query_weight: float = 1.5  # pull of the user's latest search
     query_fade_events: float = 3.0  # the search's pull halves after this many interactions
     impression_penalty: float = 0.5  # per time an item was shown without engagement
+    new_items: bool = True  # recommend items the model never trained on (placed by their text alone)
     new_item_bonus: float = 1.0  # exploration: items the model never trained on, fading as they get engagement
     diversity: float = 0.0  # MMR trade-off in [0, 1): 0 = off
 

@@ -87,7 +87,10 @@ def signals(
         penalty[positions(candidates, np.array([row]))] = policy.impression_penalty * times
     bonus = np.zeros(len(live))  # only items added after training get the exploration bonus
     new = table.new_rows() if candidates is None else np.flatnonzero(table.is_new(candidates))
-    bonus[new] = policy.new_item_bonus / (1.0 + popularity[new])
+    if policy.new_items:
+        bonus[new] = policy.new_item_bonus / (1.0 + popularity[new])
+    else:  # not recommendable until a model version has trained on them
+        bonus[new] = -np.inf
     return Signals(model, trend, query, penalty, bonus)
 
 

@@ -1,0 +1,1 @@
+"""Time-ordered replay: predict each event before learning from it, to measure what timeliness is worth."""
