@@ -29,6 +29,11 @@ def test_demo_writes_a_complete_report(tmp_path: Path) -> None:
     examples = json.loads((out / "examples.json").read_text())
     assert len(examples) == 3 and all(len(e["recommendations"]) == 5 for e in examples)
     assert (out / "models" / "text.pt").exists() and (out / "models" / "id.pt").exists()
+    replay = json.loads((out / "replay.json").read_text())
+    assert list(replay["strategies"]) == ["static", "fresh", "online", "online+trend", "popular", "markov"]
+    assert (out / "replay_over_time.png").stat().st_size > 0
+    assert "Replay: what timeliness is worth" in (out / "report.md").read_text()
+    assert "| online+trend |" in result.output
 
 
 def test_train_evaluate_recommend_commands_work_together(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,18 @@ from freshrec.models.explain import explain
 from freshrec.models.popularity import MostPopular
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.models.transformer import ModelConfig
+from freshrec.replay.pipeline import ReplayConfig, run_replay
+from freshrec.replay.report import plot_over_time, table
 from freshrec.report.markdown import write_report
 from freshrec.report.plots import metrics_by_model, training_curves
 from freshrec.training.parallel import fit_side_by_side
 from freshrec.training.pipeline import Prepared, cached_encoder, prepare
 from freshrec.training.trainer import TrainConfig, TrainResult
+
+# the replay in the main job: every strategy but periodic retraining from scratch, whose retrains would
+# double the run time (benchmarks/bench_replay.py runs it; `freshrec replay` runs all by default)
+DEMO_STRATEGIES = ("static", "fresh", "online", "online+trend", "popular", "markov")
+STEPS = 6
 
 
 @dataclass
@@ -34,6 +41,7 @@ class DemoConfig:
     model: ModelConfig | None = None
     train: TrainConfig | None = None
     users_shown: int = 3
+    replay: ReplayConfig | None = field(default_factory=lambda: ReplayConfig(strategies=DEMO_STRATEGIES))  # None: skip
     workers: int | None = None  # processes training side by side (default: one per model, one per core)
     progress: bool = True
 
@@ -75,11 +83,12 @@ def run_demo(config: DemoConfig) -> Suite:
     (out / "models").mkdir(parents=True, exist_ok=True)
     say = print if config.progress else (lambda *a, **k: None)
     dataset, report = load_dataset(config.dataset)
-    say(f"[1/5] data: {dataset.summary()} ({report.describe()})")
-    prepared = prepare(dataset, cached_encoder(config.encoder), progress=config.progress)
+    say(f"[1/{STEPS}] data: {dataset.summary()} ({report.describe()})")
+    prepared_encoder = cached_encoder(config.encoder)
+    prepared = prepare(dataset, prepared_encoder, progress=config.progress)
     model_config = config.model or ModelConfig(num_items=1)
     train_config = config.train or TrainConfig()
-    say("[2/5] training the ID-only and the text-aware transformer (early stopping on validation NDCG@10)")
+    say(f"[2/{STEPS}] training the ID-only and the text-aware transformer (early stopping on validation NDCG@10)")
     configs = [replace(model_config, use_text=False), replace(model_config, use_text=True)]
     trained = fit_side_by_side(prepared, configs, train_config, config.workers, config.progress)
     runs: dict[str, TrainResult] = {}
@@ -93,7 +102,7 @@ def run_demo(config: DemoConfig) -> Suite:
             out / "models" / f"{'text' if model.model.config.use_text else 'id'}.pt", {"train": result.to_dict()}
         )
         models.append(model)
-    say("[3/5] evaluating on the test split (full ranking over all items)")
+    say(f"[3/{STEPS}] evaluating on the test split (full ranking over all items)")
     interactions = dataset.interactions
     suite = Suite({"name": dataset.name, "interactions": len(interactions), "users": interactions.num_users,
                    "items": interactions.num_items, "evaluated_users": len(prepared.split.valid_users)})  # fmt: skip
@@ -103,20 +112,28 @@ def run_demo(config: DemoConfig) -> Suite:
     say("\n" + suite.table() + "\n")
     text_model = models[-1]
     assert isinstance(text_model, TransformerRecommender)
-    say("[4/5] explained recommendations for a few users")
+    say(f"[4/{STEPS}] explained recommendations for a few users")
     examples = user_examples(text_model, prepared, config.users_shown)
     (out / "examples.json").write_text(json.dumps([asdict(e) for e in examples], indent=2))
     for example in examples:
         say(f"user {example.user}, recently: {'; '.join(example.recent_history[:3])}")
         for rec in example.recommendations:
             say(f"   -> {rec.item}    (because of: {', '.join(rec.because_of) or 'overall taste'})")
-    say("[5/5] writing the report")
+    replay = None
+    if config.replay is not None:
+        say(f"[5/{STEPS}] replay: train on the first {config.replay.fraction:.0%} of events by time, replay the rest")
+        replay_config = replace(config.replay, train=train_config, model=model_config)
+        replay = run_replay(dataset, prepared_encoder, replay_config, progress=config.progress, say=say)
+        (out / "replay.json").write_text(json.dumps(replay, indent=1, default=float))
+        plot_over_time(replay, out / "replay_over_time.png")  # the report's replay section shows it
+        say("\n" + table(replay) + "\n")
+    say(f"[{STEPS}/{STEPS}] writing the report")
     plots = [
         training_curves(runs, out / "training_curve.png"),
         metrics_by_model(
             [r for r in suite.results if r.split == "test" and r.exclude_seen], out / "metrics_by_model.png"
         ),
     ]
-    write_report(out / "report.md", suite, examples, plots, time.perf_counter() - started)
+    write_report(out / "report.md", suite, examples, plots, time.perf_counter() - started, replay)
     say(f"report written to {out / 'report.md'} ({time.perf_counter() - started:.0f}s in all)")
     return suite

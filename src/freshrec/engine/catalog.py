@@ -57,6 +57,7 @@ class ItemTable:
         self.categories: list[frozenset[str]] = [frozenset()]
         self.rows_by_category: dict[str, set[int]] = {}  # inverted index: filtering never scans the catalog
         self.text_version = 0  # bumped whenever a row's text changes: a prepared swap must then be redone
+        self.ready_rows = 0  # rows whose text is fully written (what a swap prepared off-lock may read)
         # trained items keep their codes as rows; they become alive when the catalog lists them
         for item_id in trained_ids:
             self.row_of[item_id] = len(self.ids)
@@ -69,6 +70,7 @@ class ItemTable:
         self.trained[1:rows] = True
         if text_dim:
             self.text[:rows] = model.get_buffer("text_vectors").numpy()
+        self.ready_rows = rows
 
     def is_new(self, rows: np.ndarray) -> np.ndarray:
         """True for rows the current model never trained on (items added after its training)."""
@@ -125,11 +127,12 @@ class ItemTable:
                 self.rows_by_category.setdefault(new, set()).add(row)
             self.categories[row] = cats
         self.alive[index] = True
+        self.ready_rows = len(self.ids)
 
     def vectors_for(self, model: SequenceRecommender, trained_ids: list[str], start: int = 0) -> ModelVectors:
         """Every row's vector under another model, computed without changing the table (safe to run while
         requests read it; rows added meanwhile are filled by ``adopt``)."""
-        rows, version = len(self.ids), self.text_version
+        rows, version = self.ready_rows, self.text_version
         id_part, trained = _id_parts(model, trained_ids, self.ids[start:rows])
         vectors = id_part + self.project_text(self.text[start:rows], model)
         return ModelVectors(model, rows, vectors, id_part, trained, version)

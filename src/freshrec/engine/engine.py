@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -153,11 +153,11 @@ class Engine:
 
     # ---------------------------------------------------------------- models
     def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
-        """Store ``model`` as a new version and serve it (see ``swap_model``)."""
+        """Store ``model`` as a new version and serve it (see ``swap_model``); its parent is the version serving now."""
         if self.model_version == 0 and not self.registry.versions():  # keep the starting model to roll back to
             first = ModelVersion(0, time.time(), self.log.last_seq(), self.state.now, note="initial model")
             self.model_version = self.registry.publish(self.model, first).version
-        version = self.registry.publish(model, metadata)
+        version = self.registry.publish(model, replace(metadata, parent=self.model_version))
         self.swap_model(model, version.version)
         return version
 

@@ -16,6 +16,7 @@ from freshrec.replay.metrics import summarise
 from freshrec.replay.runner import run_strategy, stream_facts
 from freshrec.replay.split import time_split
 from freshrec.replay.strategies import DEFAULT_STRATEGIES, STRATEGIES, StrategyContext, build_strategy
+from freshrec.replay.tuning import choose_half_life
 from freshrec.text.encoder import TextEncoder
 from freshrec.training.online import OnlineConfig
 from freshrec.training.pipeline import fit_transformer, prepare
@@ -34,7 +35,7 @@ class ReplayConfig:
     windows: int = 10  # time windows (equal event counts) for the metrics over time
     short_history: int = 5  # "short history": at most this many earlier interactions
     retrain_every: int = 5000  # the periodic-retrain baseline's period, in interactions
-    trend_half_life: float = 7 * 86400.0  # stream seconds (see README: chosen for ml-100k's pace)
+    trend_half_life: float | None = None  # stream seconds; None: chosen by a validation replay (tuning.py)
     max_lag_events: int | None = 1000  # see StrategyContext
     model: ModelConfig = field(default_factory=lambda: ModelConfig(num_items=1))
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -78,8 +79,14 @@ def run_replay(
     with tempfile.TemporaryDirectory(prefix="freshrec-replay-", dir=work_dir) as folder:
         context = StrategyContext(
             split, dataset.items, model, encoder, Path(folder), model_config, config.train, config.online,
-            config.retrain_every, config.trend_half_life, config.max_lag_events, dataset.interactions.time_ordered(),
+            config.retrain_every, 6 * 3600.0, config.max_lag_events, dataset.interactions.time_ordered(),
         )  # fmt: skip
+        half_life = config.trend_half_life
+        if half_life is None and "online+trend" in config.strategies:
+            half_life, scores = choose_half_life(context)
+            tried = ", ".join(f"{h / 3600:g} h: {hr:.4f}" for h, hr in scores.items())
+            say(f"trending half-life {half_life / 3600:g} h, chosen on the last 10% before the cut-off (HR@10 {tried})")
+        context.trend_half_life = half_life or context.trend_half_life
         for name in config.strategies:
             run = run_strategy(build_strategy(name, context), split, config.k, progress)
             results[name] = summarise(run, facts, config.k, config.windows, config.short_history)
@@ -91,7 +98,7 @@ def run_replay(
         "config": {
             "strategies": list(config.strategies), "fraction": config.fraction, "k": config.k,
             "windows": config.windows, "short_history": config.short_history, "retrain_every": config.retrain_every,
-            "trend_half_life": config.trend_half_life, "max_lag_events": config.max_lag_events,
+            "trend_half_life": context.trend_half_life, "max_lag_events": config.max_lag_events,
         },
         "split": {
             "cutoff_time": split.cutoff_time, "train_events": len(split.train.interactions),

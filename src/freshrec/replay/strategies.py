@@ -139,6 +139,7 @@ class RetrainStrategy(EngineStrategy):
     def __init__(self, name: str, context: StrategyContext) -> None:
         super().__init__(name, context, static_policy())
         self.seen = 0
+        self.total = sum(1 for e in context.split.stream if e.kind is not EventKind.SEARCH)
         self.retrains: list[float] = []
 
     def observe(self, event: Event) -> None:
@@ -146,7 +147,7 @@ class RetrainStrategy(EngineStrategy):
         if event.kind is EventKind.SEARCH:  # searches are not rows of the interaction table
             return
         self.seen += 1
-        if self.seen % self.context.retrain_every == 0:
+        if self.seen % self.context.retrain_every == 0 and self.seen < self.total:  # none after the last event
             self._retrain()
 
     def _retrain(self) -> None:

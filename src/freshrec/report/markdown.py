@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from freshrec.evaluation.suite import Suite
+from freshrec.replay.report import table
 
 if TYPE_CHECKING:
     from freshrec.demo import UserExample
 
 
-def write_report(path: Path, suite: Suite, examples: list[UserExample], plots: list[Path], seconds: float) -> Path:
+def write_report(
+    path: Path,
+    suite: Suite,
+    examples: list[UserExample],
+    plots: list[Path],
+    seconds: float,
+    replay: dict[str, Any] | None = None,
+) -> Path:
     data = suite.dataset
     lines = [
         f"# freshrec report: {data['name']}",
@@ -45,5 +53,30 @@ def write_report(path: Path, suite: Suite, examples: list[UserExample], plots: l
         for rec in ex.recommendations:
             lines.append(f"1. {rec.item} — because of: {', '.join(rec.because_of) or 'overall taste'}")
         lines.append("")
+    if replay is not None:
+        lines += replay_section(replay)
     path.write_text("\n".join(lines))
     return path
+
+
+def replay_section(replay: dict[str, Any]) -> list[str]:
+    """What timeliness is worth: the time-ordered replay's table and plot."""
+    split = replay["split"]
+    return [
+        "## Replay: what timeliness is worth",
+        "",
+        f"The starting model trained on the first {replay['config']['fraction']:.0%} of events by time "
+        f"({split['train_events']:,}); the remaining {split['stream_events']:,} were replayed in time order. "
+        "Before each interaction every strategy recommended 10 items for that user (items the user had "
+        "already seen excluded), then learned from the event. `static`: model and user state frozen at the "
+        "cut-off; `fresh`: user state updated per event; `online`: plus the online trainer; `online+trend`: "
+        f"plus the trending blend (half-life {replay['config']['trend_half_life'] / 3600:g} h of stream time) and "
+        f"new items. {split['interactions_on_new_items']:,} interactions were on items that first appeared after "
+        f"the cut-off; {split['short_history_interactions']:,} came from users with at most "
+        f"{replay['config']['short_history']} earlier interactions.",
+        "",
+        table(replay),
+        "",
+        "![replay_over_time](replay_over_time.png)",
+        "",
+    ]

@@ -146,7 +146,7 @@ class OnlineTrainer:
         self._pending = {u: 1 for u in users if len(self._histories[u]) >= 2}  # held-out events: next time
         train_seconds = time.perf_counter() - started
         metrics = {f"{k}_before": v for k, v in before.items()} | after | {"valid_events": float(len(users))}
-        meta = ModelVersion(0, time.time(), data_seq, data_time, metrics, self.engine.model_version)
+        meta = ModelVersion(0, time.time(), data_seq, data_time, metrics)
         version = self.engine.publish(candidate, meta)
         self._published = version.version
         self._learned_seq, self._learned_time = data_seq, data_time
