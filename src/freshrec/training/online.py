@@ -86,6 +86,7 @@ class OnlineTrainer:
         self._stream_time = self._learned_time = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._updating = threading.Lock()
         self._published = engine.model_version
         self._reset_from_engine()
         self._read_log()
@@ -122,6 +123,10 @@ class OnlineTrainer:
     # --------------------------------------------------------------- update
     def update(self) -> UpdateLog | None:
         """One update now, if there is anything new: train, validate, publish, swap in."""
+        with self._updating:  # the background thread and a caller never train at once
+            return self._update()
+
+    def _update(self) -> UpdateLog | None:
         self._read_log()
         if not self._pending:
             return None
@@ -132,9 +137,10 @@ class OnlineTrainer:
         users = list(self._pending)
         events = sum(self._pending.values())
         # the newest interaction of each updated user is held out to validate this update
+        # (``events_seen`` of the version is still the log position read: those events come next time)
         held_histories = [list(self._histories[u])[:-1] for u in users]
         held_targets = [self._histories[u][-1] for u in users]
-        fresh = [list(self._histories[u])[:-1] for u in users]
+        fresh = held_histories
         others = [u for u in self._histories if u not in self._pending]
         replayed = self._rng.sample(others, min(len(others), round(self.config.replay_ratio * len(users))))
         sequences = [s for s in fresh + [list(self._histories[u]) for u in replayed] if len(s) >= 2]
@@ -181,7 +187,8 @@ class OnlineTrainer:
         last_update = time.monotonic()
         rest_until = 0.0
         while not self._stop.is_set():
-            self._read_log()
+            with self._updating:
+                self._read_log()
             now = time.monotonic()
             pending = sum(self._pending.values())
             due = pending >= self.config.every_events or (pending and now - last_update >= self.config.every_seconds)
