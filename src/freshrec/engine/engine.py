@@ -35,6 +35,17 @@ class Recommendation:
     reason: str
 
 
+@dataclass(frozen=True)
+class RecommendRequest:
+    """One request for ``Engine.recommend_batch``: the arguments of ``recommend``."""
+
+    user_id: str
+    k: int = 10
+    exclude_seen: bool = True
+    categories: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+
+
 @dataclass
 class EngineConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -141,6 +152,27 @@ class Engine:
                 self.index.remove(self.table.rows(list(item_ids)))
             return seq
 
+    def forget_user(self, user_id: str) -> int:
+        """Delete everything kept about ``user_id`` (a privacy request); returns how many events went.
+
+        The user leaves the state and the caches, a fresh snapshot is written, and only then are their
+        events deleted from the log (bytes scrubbed): a crash at any point leaves no snapshot that could
+        bring them back, and a retry finishes the job."""
+        with self._lock:
+            events = self.log.user_events(user_id)
+            self.state.forget_user(user_id, events)
+            self._user_cache.pop(user_id, None)
+            self._query_cache.pop(user_id, None)
+            popularity = self.state.popularity()
+            for item_id in {str(e.item_id) for e in events if e.item_id is not None and e.item_id in self.table.row_of}:
+                self.table.popularity[self.table.row_of[item_id]] = popularity.get(item_id, 0)
+            self._reload_trend()
+            if isinstance(self.encoder, CachedEncoder):  # the user's search texts, embedded on disk
+                self.encoder.forget([e.query for e in events if e.query is not None])
+            self.snapshot()
+            self.log.forget_user(user_id)
+            return len(events)
+
     # ------------------------------------------------------------------ reads
     def recommend(
         self,
@@ -183,16 +215,21 @@ class Engine:
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
         """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
         with self._lock:
-            missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
-            histories = [self._history_rows(u) for u in missing]
-            todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
-            if todo:
-                padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
-                vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
-                with torch.no_grad():
-                    states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
-                self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
+            self._encode_users(user_ids)
             return [self.recommend(u, k, **filters) for u in user_ids]  # type: ignore[arg-type]
+
+    def recommend_batch(self, requests: Sequence[RecommendRequest]) -> tuple[int, list[list[Recommendation]]]:
+        """Answers to several requests, each with its own k and filters (what a server collects from
+        concurrent clients), every uncached user encoded in one batched forward pass.
+
+        Also returns the log sequence number the answers reflect: every change up to it is in them."""
+        with self._lock:
+            self._encode_users([r.user_id for r in requests])
+            answers = [
+                self.recommend(r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude)
+                for r in requests
+            ]
+            return self.state.applied_seq, answers
 
     def similar_items(self, item_id: str, k: int = 10) -> list[Recommendation]:
         """Items closest to ``item_id`` in the model's item space (cosine)."""
@@ -237,6 +274,18 @@ class Engine:
                                       "enable auto_register_items)")  # fmt: skip
                 unknown.append(str(item))
         return unknown
+
+    def _encode_users(self, user_ids: Sequence[str]) -> None:
+        """Fill the user cache for every uncached user with history, in one batched forward pass."""
+        missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
+        histories = [self._history_rows(u) for u in missing]
+        todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
+        if todo:
+            padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
+            vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
+            with torch.no_grad():
+                states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
+            self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
 
     def _apply_to_state(self, ops: list[Op], seq: int) -> None:
         for kind, payload in ops:
