@@ -8,6 +8,7 @@ from freshrec import __version__
 from freshrec.cli.data_cmd import data
 from freshrec.cli.demo_cmd import demo
 from freshrec.cli.model_cmd import evaluate, recommend, train
+from freshrec.cli.serve_cmd import openapi, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +26,8 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(recommend)
 cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(openapi)
 
 
 def main() -> None:
