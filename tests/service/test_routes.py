@@ -57,10 +57,10 @@ def test_items_add_update_remove(app_client: TestClient, model: Model) -> None:
 def test_bad_input_names_field_and_problem_and_applies_nothing(app_client: TestClient, model: Model) -> None:
     good = {"user_id": "dee", "item_id": model.items[0].item_id, "kind": "view"}
     cases = {
-        "events[1].item_id": {"events": [good, {**good, "item_id": "no-such-item"}]},
         "events[1].kind": {"events": [good, {**good, "kind": "stare"}]},
         "events[0].timestamp": {"events": [{**good, "timestamp": "yesterday"}]},
-        "events[2]": {"events": [good, good, {"user_id": "dee", "kind": "search"}]},
+        "events[2].query": {"events": [good, good, {"user_id": "dee", "kind": "search"}]},
+        "events[0].query": {"events": [{**good, "query": "both"}]},
         "events[0].user_id": {"events": [{**good, "user_id": "   "}]},
         "events[0].colour": {"events": [{**good, "colour": "red"}]},
         "events": {"events": []},
@@ -72,7 +72,13 @@ def test_bad_input_names_field_and_problem_and_applies_nothing(app_client: TestC
         assert all(e["problem"] for e in response.json()["errors"])
     both_bad = app_client.post("/v1/events/batch", headers=W,
                                json={"events": [{**good, "item_id": "x1"}, good, {**good, "item_id": "x2"}]})  # fmt: skip
+    assert both_bad.status_code == 409  # well-formed, but the catalog lacks these items
     assert [e["field"] for e in both_bad.json()["errors"]] == ["events[0].item_id", "events[2].item_id"]
+    assert (
+        app_client.post("/v1/events", headers=W, json={**good, "item_id": "x1"}).json()["errors"][0]["field"]
+        == "item_id"
+    )
+    assert app_client.post("/v1/events", headers=W, json={**good, "value": False}).status_code == 422
     assert recommended(app_client, "dee") == recommended(app_client, "never-seen")  # nothing was applied
     broken = app_client.post("/v1/events", headers={**W, "Content-Type": "application/json"}, content=b'{"user_id": ')
     assert broken.status_code == 422 and broken.json()["errors"][0]["field"] == "body"

@@ -76,6 +76,7 @@ _WHY = {
     401: "no key, or an unknown one",
     403: "the key lacks this route's scope",
     404: "no such item",
+    409: "well-formed, but names items the catalog does not hold; nothing was applied",
     413: "body or batch too large",
     422: "malformed request: the body names each field and problem; nothing was applied",
 }

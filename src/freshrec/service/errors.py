@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from freshrec.data.errors import RecordError
-from freshrec.service.schemas import ErrorBody, FieldProblem
+from freshrec.service.schemas import EVENT_TAGS, ErrorBody, FieldProblem
 
 log = logging.getLogger("freshrec.service")
 
@@ -41,9 +41,11 @@ def error_response(
 
 
 def field_path(loc: Sequence[Any]) -> str:
-    """("body", "events", 3, "item_id") -> "events[3].item_id"; ("query", "k") -> "k".
+    """("body", "events", 3, "click", "item_id") -> "events[3].item_id"; ("query", "k") -> "k".
 
-    >>> field_path(("body", "events", 3, "item_id")), field_path(("query", "k")), field_path(("body",))
+    The event kind in a location is the union's tag that pydantic adds, not a field: it is skipped.
+
+    >>> field_path(("body", "events", 3, "click", "item_id")), field_path(("query", "k")), field_path(("body",))
     ('events[3].item_id', 'k', 'body')
     """
     parts = list(loc[1:]) if len(loc) > 1 and loc[0] in ("body", "query", "path", "header") else list(loc)
@@ -51,7 +53,7 @@ def field_path(loc: Sequence[Any]) -> str:
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not str(part).startswith(("function-after", "function-before")):  # pydantic's validator frames
+        elif part not in EVENT_TAGS and not str(part).startswith(("function-after", "function-before")):
             out += f".{part}" if out else str(part)
     return out or "body"
 
@@ -64,6 +66,8 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         if error.get("type") == "json_invalid":  # loc is ("body", character position)
             reason = error.get("ctx", {}).get("error", "syntax error")
             message, loc = f"not valid JSON: {reason} at character {loc[-1]}", ("body",)
+        elif error.get("type") in ("union_tag_invalid", "union_tag_not_found"):  # the event kind
+            loc = (*loc, "kind")
         problems.append(FieldProblem(field=field_path(loc), problem=message))
     return error_response(422, "the request is malformed; nothing was applied", problems)
 
@@ -82,6 +86,9 @@ async def _api(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI could not decode the body (e.g. not UTF-8): malformed, like bad JSON
+        return error_response(422, "the request is malformed; nothing was applied",
+                              [FieldProblem(field="body", problem=str(exc.detail))])  # fmt: skip
     return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
 

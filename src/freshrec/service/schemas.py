@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from freshrec.data.records import Event, EventKind, Item
 
@@ -28,39 +28,61 @@ def _identifier(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_identifier)]
-Query = Annotated[str, Field(min_length=1, max_length=1_000), AfterValidator(_identifier)]
+# "contains a character that is not white space": spelled out so that JSON Schema (ECMA) regexes, the
+# server's (Rust) regexes and Python's str.strip() agree on what white space is
+NOT_ONLY_SPACE = (
+    "[^\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+)
+
+Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=NOT_ONLY_SPACE), AfterValidator(_identifier)]
+Query = Annotated[str, Field(min_length=1, max_length=1_000, pattern=NOT_ONLY_SPACE), AfterValidator(_identifier)]
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(_clean_text)]
-Category = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_identifier)]
+Category = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_ONLY_SPACE), AfterValidator(_identifier)]
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EventIn(Request):
-    """One thing a user did. Search events carry ``query`` and no item; all others an ``item_id``."""
-
+class _EventFields(Request):
     user_id: Identifier
-    kind: EventKind
-    item_id: Identifier | None = None
-    query: Query | None = None
     timestamp: float | None = Field(
-        None, ge=0.0, le=MAX_TIMESTAMP, allow_inf_nan=False, description="seconds since the epoch (default: now)"
+        None,
+        ge=0.0,
+        le=MAX_TIMESTAMP,
+        allow_inf_nan=False,
+        strict=True,
+        description="seconds since the epoch (default: now)",
     )
-    value: float | None = Field(None, allow_inf_nan=False, description="e.g. a rating")
+    value: float | None = Field(None, allow_inf_nan=False, strict=True, description="e.g. a rating")
 
-    @model_validator(mode="after")
-    def _item_or_query(self) -> Self:
-        if self.kind is EventKind.SEARCH and (self.query is None or self.item_id is not None):
-            raise ValueError("a search event needs 'query' and no 'item_id'")
-        if self.kind is not EventKind.SEARCH and (self.item_id is None or self.query is not None):
-            raise ValueError(f"a {self.kind.value} event needs 'item_id' and no 'query'")
-        return self
+
+class ItemEvent(_EventFields):
+    """A user did something with an item (an impression: it was shown to them)."""
+
+    kind: Literal[
+        EventKind.VIEW, EventKind.CLICK, EventKind.CART, EventKind.PURCHASE, EventKind.RATING, EventKind.IMPRESSION
+    ]
+    item_id: Identifier
 
     def record(self, received_at: float) -> Event:
         stamp = self.timestamp if self.timestamp is not None else received_at
-        return Event(self.user_id, self.item_id, self.query, self.kind, stamp, self.value)
+        return Event(self.user_id, item_id=self.item_id, kind=self.kind, timestamp=stamp, value=self.value)
+
+
+class SearchEvent(_EventFields):
+    """A user searched: the query text pulls their next lists towards it."""
+
+    kind: Literal[EventKind.SEARCH]
+    query: Query
+
+    def record(self, received_at: float) -> Event:
+        stamp = self.timestamp if self.timestamp is not None else received_at
+        return Event(self.user_id, query=self.query, kind=self.kind, timestamp=stamp, value=self.value)
+
+
+EventIn = Annotated[ItemEvent | SearchEvent, Field(discriminator="kind")]
+EVENT_TAGS = frozenset(kind.value for kind in EventKind)  # they appear in validation error locations
 
 
 class EventBatch(Request):

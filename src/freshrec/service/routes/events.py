@@ -11,18 +11,18 @@ from freshrec.data.errors import RecordError
 from freshrec.data.records import Event
 from freshrec.service.deps import Service, Writer, refusals
 from freshrec.service.errors import ApiError
-from freshrec.service.schemas import Accepted, EventBatch, EventIn, FieldProblem
+from freshrec.service.schemas import Accepted, EventBatch, EventIn, FieldProblem, ItemEvent
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-@router.post("/events", response_model=Accepted, responses=refusals(401, 403, 413, 422))
+@router.post("/events", response_model=Accepted, responses=refusals(401, 403, 409, 413, 422))
 async def post_event(event: EventIn, _: Writer, service: Service) -> Accepted:
     """Send one event (view, click, cart, purchase, rating, search with query text, impression)."""
     return await _ingest(service, [event], prefix=None)
 
 
-@router.post("/events/batch", response_model=Accepted, responses=refusals(401, 403, 413, 422))
+@router.post("/events/batch", response_model=Accepted, responses=refusals(401, 403, 409, 413, 422))
 async def post_events(batch: EventBatch, _: Writer, service: Service) -> Accepted:
     """Send a batch of events: accepted whole or refused whole, with every refused entry named."""
     limit = service.settings.max_batch_events
@@ -40,25 +40,27 @@ async def _ingest(service: Service, events: Sequence[EventIn], prefix: str | Non
         return field if prefix is None else f"{prefix}[{position}].{field}"
 
     records: list[Event] = []
-    problems: list[FieldProblem] = []
+    malformed: list[FieldProblem] = []
+    unknown: list[FieldProblem] = []
     catalog = service.engine.state.items()
     for position, event in enumerate(events):
         try:
             records.append(event.record(received_at))
         except RecordError as error:
-            problems.append(FieldProblem(field=name(position, error.field), problem=error.reason))
+            malformed.append(FieldProblem(field=name(position, error.field), problem=error.reason))
             continue
-        if event.item_id is not None and event.item_id not in catalog and not service.settings.auto_register_items:
-            problems.append(FieldProblem(field=name(position, "item_id"), problem="unknown item (add it first)"))
-    if problems:
-        raise ApiError(422, f"{len(problems)} of {len(events)} events refused; nothing was applied", problems)
+        if isinstance(event, ItemEvent) and event.item_id not in catalog and not service.settings.auto_register_items:
+            unknown.append(FieldProblem(field=name(position, "item_id"), problem="unknown item (add it first)"))
+    if malformed or unknown:  # 409: well-formed, but naming items the catalog does not hold
+        problems = malformed + unknown
+        detail = f"{len(problems)} of {len(events)} events refused; nothing was applied"
+        raise ApiError(422 if malformed else 409, detail, problems)
     try:
         seq = await service.call(service.engine.ingest_many, records)
     except RecordError as error:  # the engine re-checks under its lock (an item may have gone meanwhile)
         field = error.field if prefix is not None else error.field.split(".", 1)[-1]
-        raise ApiError(
-            422, f"{field}: {error.reason}; nothing was applied", [FieldProblem(field=field, problem=error.reason)]
-        ) from None
+        problem = FieldProblem(field=field, problem=error.reason)
+        raise ApiError(409, f"{field}: {error.reason}; nothing was applied", [problem]) from None
     metrics = service.metrics
     for record in records:
         metrics.events.labels(record.kind.value).inc()

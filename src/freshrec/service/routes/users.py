@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from freshrec.engine.engine import RecommendRequest
 from freshrec.service.deps import Admin, Reader, Service, refusals
-from freshrec.service.schemas import Forgotten, Recommendations, Scored
+from freshrec.service.schemas import Category, Forgotten, Identifier, Recommendations, Scored
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -21,14 +21,16 @@ async def recommend(
     _: Reader,
     service: Service,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
-    category: Annotated[list[str] | None, Query(max_length=100, description="only items in any of these")] = None,
-    exclude: Annotated[list[str], Query(max_length=1_000, description="item ids never to return")] = [],  # noqa: B006
+    category: Annotated[
+        list[Category], Query(max_length=50, description="only items in any of these (none: all)")
+    ] = [],  # noqa: B006
+    exclude: Annotated[list[Identifier], Query(max_length=200, description="item ids never to return")] = [],  # noqa: B006
     exclude_seen: Annotated[bool, Query(description="leave out items in the user's history")] = True,
 ) -> Recommendations:
     """The user's top k now, each with its score and the reason that most drove it. Read scope.
 
     An unknown user gets the cold-start list (trending and popular items)."""
-    request = RecommendRequest(user_id, k, exclude_seen, None if category is None else tuple(category), tuple(exclude))
+    request = RecommendRequest(user_id, k, exclude_seen, tuple(category) or None, tuple(exclude))
     assert service.batcher is not None
     seq, found = await service.batcher.recommend(request)
     items = [Scored(item_id=r.item_id, score=r.score, reason=r.reason) for r in found]
