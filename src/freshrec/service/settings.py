@@ -58,7 +58,12 @@ class ServiceSettings(BaseSettings):
     max_batch_items: int = Field(1_000, ge=1, description="more items in one request get 413")
     batching: bool = Field(True, description="micro-batch concurrent recommendation requests")
     batch_max_size: int = Field(64, ge=1, le=4_096, description="most requests answered by one engine call")
-    batch_max_wait_ms: float = Field(1.0, ge=0.0, le=1_000.0, description="how long a batch waits for company")
+    batch_max_wait_ms: float = Field(
+        0.0,
+        ge=0.0,
+        le=1_000.0,
+        description="extra wait for company (0: none; batches still form while the engine is busy)",
+    )
     graceful_timeout_s: int = Field(10, ge=1, description="on SIGTERM: time left to in-flight requests")
     access_log: bool = Field(False, description="uvicorn access log (off: its lines carry user ids in paths)")
 
