@@ -62,7 +62,9 @@ def build(folder: Path, items: int, users: int, history: int) -> Path:
     config = ModelConfig(num_items=items, hidden=64, layers=2, heads=2, max_len=history, text_dim=384)
     bulk = HashingEncoder(384)
     texts = [f"item {i} in group {i % 500} style {i % 37}" for i in range(items)]
-    model = SequenceRecommender(config, torch.from_numpy(np.vstack([np.zeros((1, 384), np.float32), bulk.encode(texts)])))
+    model = SequenceRecommender(
+        config, torch.from_numpy(np.vstack([np.zeros((1, 384), np.float32), bulk.encode(texts)]))
+    )
     wrapped = TransformerRecommender(model, ids, bulk.name)
     checkpoint = folder / "model.pt"
     wrapped.save(checkpoint)
@@ -70,7 +72,9 @@ def build(folder: Path, items: int, users: int, history: int) -> Path:
     engine.add_items([Item(i, texts[n], (f"group{n % 500}",)) for n, i in enumerate(ids)])
     for u in range(users):
         picks = rng.integers(0, items, history)
-        engine.ingest_many([Event(f"u{u}", item_id=ids[int(j)], timestamp=1e9 + u * history + n) for n, j in enumerate(picks)])
+        engine.ingest_many(
+            [Event(f"u{u}", item_id=ids[int(j)], timestamp=1e9 + u * history + n) for n, j in enumerate(picks)]
+        )
     engine.snapshot()
     engine.close()
     return checkpoint
@@ -82,7 +86,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(checkpoint: Path, data: Path, batching: bool, wait_ms: float) -> tuple[subprocess.Popen[bytes], int, float]:
+def start_server(
+    checkpoint: Path, data: Path, batching: bool, wait_ms: float
+) -> tuple[subprocess.Popen[bytes], int, float]:
     port = free_port()
     env = {**os.environ, "FRESHREC_API_KEYS": json.dumps([{"name": "bench", "key": KEY, "scopes": ["read", "write"]}]),
            "FRESHREC_CHECKPOINT": str(checkpoint), "FRESHREC_DATA_DIR": str(data), "FRESHREC_PORT": str(port),
@@ -126,7 +132,9 @@ async def client(port: int, worker: int, users: int, items: int, until: float, w
     while time.perf_counter() < until:
         if follow is None and rng.random() < 0.25:  # 0.25 of the free steps, each followed by a read: 20% of requests
             user, stamp = f"u{rng.randrange(users)}", stamp + 1
-            body = json.dumps({"user_id": user, "item_id": f"i{rng.randrange(items)}", "kind": "click", "timestamp": stamp}).encode()
+            body = json.dumps(
+                {"user_id": user, "item_id": f"i{rng.randrange(items)}", "kind": "click", "timestamp": stamp}
+            ).encode()
             request = (b"POST /v1/events HTTP/1.1\r\nHost: bench\r\nX-API-Key: " + KEY.encode() +
                        b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)  # fmt: skip
             tick = time.perf_counter()
@@ -142,7 +150,9 @@ async def client(port: int, worker: int, users: int, items: int, until: float, w
                 tally.events.append(done - tick)
             continue
         user = follow[0] if follow else f"u{rng.randrange(users)}"
-        request = f"GET /v1/users/{user}/recommendations?k=10 HTTP/1.1\r\nHost: bench\r\nX-API-Key: {KEY}\r\n\r\n".encode()
+        request = (
+            f"GET /v1/users/{user}/recommendations?k=10 HTTP/1.1\r\nHost: bench\r\nX-API-Key: {KEY}\r\n\r\n".encode()
+        )
         tick = time.perf_counter()
         status, answer = await call(request)
         done = time.perf_counter()

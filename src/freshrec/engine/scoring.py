@@ -103,12 +103,12 @@ def batch_signals(table: ItemTable, policy: PolicyConfig, users: list[UserView],
     live = table.alive[:n].copy()
     live[0] = False
     base = (cold.trend + cold.bonus).astype(np.float32)  # (N,) shared by every user
-    warm = [j for j, user in enumerate(users) if user.state is not None]
-    model = np.empty((len(users), n), dtype=np.float32)  # (B, N); float32 halves the memory traffic
-    if warm:
-        states = np.stack([users[j].state for j in warm])  # type: ignore[misc]  # (W, H)
-        model[warm] = zscore_rows(states @ table.vectors[:n].T, live)  # (W, N)
-    model[[j for j, user in enumerate(users) if user.state is None]] = cold.model
+    # (B, H) states; a user without history gets zeros here and the cold-start term below
+    states = np.stack([u.state if u.state is not None else np.zeros(table.vectors.shape[1], np.float32) for u in users])
+    model = zscore_rows(states @ table.vectors[:n].T, live)  # (B, N) float32: half the memory traffic of float64
+    for j, user in enumerate(users):
+        if user.state is None:
+            model[j] = cold.model
     total = model + base  # (B, N)
     out = []
     for j, user in enumerate(users):
