@@ -1,7 +1,7 @@
 """A Python client for the HTTP API: typed calls, and refusals raised with the server's field problems.
 
 >>> from freshrec.service.client import Client
->>> Client("http://127.0.0.1:8000", api_key="…").base_url  # nothing is sent until a call
+>>> Client("http://127.0.0.1:8000", api_key="my-key").base_url  # nothing is sent until a call
 'http://127.0.0.1:8000'
 """
 
