@@ -173,10 +173,12 @@ async def client(port: int, worker: int, users: int, items: int, until: float, w
 
 async def load(port: int, concurrency: int, seconds: float, users: int, items: int) -> dict[str, object]:
     tally = Tally()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     warm, until = start + 1.0, start + 1.0 + seconds
     await asyncio.gather(*(client(port, w, users, items, until, warm, tally) for w in range(concurrency)))
+    load_cpu = (time.process_time() - cpu) / (time.perf_counter() - start)  # cores the load generator itself used
     return {
+        "load_generator_cores": load_cpu,
         "concurrency": concurrency,
         "recommend": summary(tally.recommend),
         "events": summary(tally.events),
