@@ -106,3 +106,14 @@ def test_background_trainer_publishes_while_requests_are_served(trained: Trained
     assert summary["updates"] == len(trainer.updates) and summary["lag_seconds_max"] is not None
     with pytest.raises(ValueError, match="max_busy"):
         OnlineConfig(max_busy=0.0)
+
+
+def test_forgetting_a_user_reaches_the_trainers_copy_of_their_history(trained: Trained, tmp_path: Path) -> None:
+    engine = Engine(trained.model, trained.encoder, tmp_path)
+    engine.add_items(list(trained.dataset.items.values()))
+    trainer = OnlineTrainer(engine, OnlineConfig(every_events=5))
+    engine.ingest_many(stream(trained, users=3, length=6, cluster=1))
+    trainer.update()
+    assert "s1" in trainer._histories
+    assert engine.forget_user("s1") == 6
+    assert "s1" not in trainer._histories and "s1" not in trainer._pending

@@ -9,6 +9,7 @@ from freshrec.cli.data_cmd import data
 from freshrec.cli.demo_cmd import demo
 from freshrec.cli.model_cmd import evaluate, recommend, train
 from freshrec.cli.replay_cmd import replay
+from freshrec.cli.serve_cmd import openapi, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +28,8 @@ cli.add_command(evaluate)
 cli.add_command(recommend)
 cli.add_command(demo)
 cli.add_command(replay)
+cli.add_command(serve)
+cli.add_command(openapi)
 
 
 def main() -> None:

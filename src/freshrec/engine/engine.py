@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from freshrec.data.sequences import pad_histories
 from freshrec.engine.backends import open_state
 from freshrec.engine.catalog import ItemTable, ModelVectors
 from freshrec.engine.log import EventLog, Op
-from freshrec.engine.policy import PolicyConfig, mmr, top_rows
+from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows
 from freshrec.engine.retrieval import FaissIndex, VectorIndex
-from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
+from freshrec.engine.scoring import UserView, batch_signals, candidate_rows, positions, reason, signals
 from freshrec.engine.versions import ModelRegistry, ModelVersion
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
@@ -35,6 +35,17 @@ class Recommendation:
     item_id: str
     score: float
     reason: str
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    """One request for ``Engine.recommend_batch``: the arguments of ``recommend``."""
+
+    user_id: str
+    k: int = 10
+    exclude_seen: bool = True
+    categories: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass
@@ -74,6 +85,7 @@ class Engine:
         self.registry = ModelRegistry(self.path / "models")
         self.model_version = 0  # 0: the model given here, not (yet) a published version
         self.swap_seconds: list[float] = []  # how long each swap held requests (for monitoring)
+        self._forget_hooks: list[Callable[[str], None]] = []
         self._lock = threading.RLock()
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
         self._query_cache: dict[str, np.ndarray] = {}
@@ -150,6 +162,33 @@ class Engine:
             if self.index is not None:
                 self.index.remove(self.table.rows(list(item_ids)))
             return seq
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete everything kept about ``user_id`` (a privacy request); returns how many events went.
+
+        The user leaves the state and the caches, a fresh snapshot is written, and only then are their
+        events deleted from the log (bytes scrubbed): a crash at any point leaves no snapshot that could
+        bring them back, and a retry finishes the job."""
+        with self._lock:
+            events = self.log.user_events(user_id)
+            self.state.forget_user(user_id, events)
+            self._user_cache.pop(user_id, None)
+            self._query_cache.pop(user_id, None)
+            popularity = self.state.popularity()
+            for item_id in {str(e.item_id) for e in events if e.item_id is not None and e.item_id in self.table.row_of}:
+                self.table.popularity[self.table.row_of[item_id]] = popularity.get(item_id, 0)
+            self._reload_trend()
+            if isinstance(self.encoder, CachedEncoder):  # the user's search texts, embedded on disk
+                self.encoder.forget([e.query for e in events if e.query is not None])
+            self.snapshot()
+            self.log.forget_user(user_id)
+            for forget in self._forget_hooks:  # e.g. the online trainer's copy of recent histories
+                forget(user_id)
+            return len(events)
+
+    def on_forget(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(user_id)`` whenever a user is forgotten, so other holders of their data drop it too."""
+        self._forget_hooks.append(hook)
 
     # ---------------------------------------------------------------- models
     def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
@@ -230,42 +269,74 @@ class Engine:
         with self._lock:
             user = self._user_view(user_id)
             candidates = candidate_rows(self.table, self.index, user, k)
-            n = len(self.table)
             terms = signals(self.table, self.config.policy, user, candidates, self._trend_scale())
-            scores = terms.total
-            scores[~(self.table.alive[:n] if candidates is None else self.table.alive[candidates])] = -np.inf
-            if candidates is None:
-                scores[0] = -np.inf
-            if exclude_seen:
-                scores[positions(candidates, user.history_rows)] = -np.inf
-            scores[positions(candidates, self.table.rows(list(exclude)))] = -np.inf
-            if categories is not None:
-                wanted = self.table.in_categories(frozenset(categories))
-                scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
-            diversity = self.config.policy.diversity
-            best = top_rows(scores, 3 * k if diversity > 0 else k)
-            rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
-            if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
-                chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
-                best, rows = best[chosen], rows[chosen]
-            return [
-                Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
-                for p, r in zip(best, rows, strict=True)
-            ]
+            return self._rank(user, candidates, terms, k, exclude_seen, categories, exclude)
+
+    def _rank(
+        self,
+        user: UserView,
+        candidates: np.ndarray | None,
+        terms: Signals,
+        k: int,
+        exclude_seen: bool,
+        categories: Iterable[str] | None,
+        exclude: Iterable[str],
+    ) -> list[Recommendation]:
+        """The request's filters applied to the scored rows, then the top k with their reasons."""
+        n = len(self.table)
+        scores = terms.total
+        scores[~(self.table.alive[:n] if candidates is None else self.table.alive[candidates])] = -np.inf
+        if candidates is None:
+            scores[0] = -np.inf
+        if exclude_seen:
+            scores[positions(candidates, user.history_rows)] = -np.inf
+        scores[positions(candidates, self.table.rows(list(exclude)))] = -np.inf
+        if categories is not None:
+            wanted = self.table.in_categories(frozenset(categories))
+            scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
+        diversity = self.config.policy.diversity
+        best = top_rows(scores, 3 * k if diversity > 0 else k)
+        rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
+        if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
+            chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
+            best, rows = best[chosen], rows[chosen]
+        return [
+            Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
+            for p, r in zip(best, rows, strict=True)
+        ]
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
         """Like ``recommend`` for several users, encoding every uncached user in one batched forward pass."""
         with self._lock:
-            missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
-            histories = [self._history_rows(u) for u in missing]
-            todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
-            if todo:
-                padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
-                vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
-                with torch.no_grad():
-                    states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
-                self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
+            self._encode_users(user_ids)
             return [self.recommend(u, k, **filters) for u in user_ids]  # type: ignore[arg-type]
+
+    def recommend_batch(self, requests: Sequence[RecommendRequest]) -> tuple[int, list[list[Recommendation]]]:
+        """Answers to several requests, each with its own k and filters (what a server collects from
+        concurrent clients), every uncached user encoded in one batched forward pass.
+
+        Also returns the log sequence number the answers reflect: every change up to it is in them."""
+        for r in requests:
+            if not isinstance(r.k, int) or r.k < 1:
+                raise ValueError(f"k={r.k!r}: must be a positive integer")
+        with self._lock:
+            self._encode_users([r.user_id for r in requests])
+            if self.index is not None or len(requests) == 1:  # the reference path: one request at a time
+                answers = [
+                    self.recommend(
+                        r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude
+                    )
+                    for r in requests
+                ]
+                return self.state.applied_seq, answers
+            # exact scoring: one (B, H) x (H, N) product and the user-independent terms once (same answers)
+            views = [self._user_view(r.user_id) for r in requests]
+            terms = batch_signals(self.table, self.config.policy, views, self._trend_scale())
+            answers = [
+                self._rank(view, None, t, r.k, r.exclude_seen, r.categories, r.exclude)
+                for r, view, t in zip(requests, views, terms, strict=True)
+            ]
+            return self.state.applied_seq, answers
 
     def similar_items(self, item_id: str, k: int = 10) -> list[Recommendation]:
         """Items closest to ``item_id`` in the model's item space (cosine)."""
@@ -310,6 +381,18 @@ class Engine:
                                       "enable auto_register_items)")  # fmt: skip
                 unknown.append(str(item))
         return unknown
+
+    def _encode_users(self, user_ids: Sequence[str]) -> None:
+        """Fill the user cache for every uncached user with history, in one batched forward pass."""
+        missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
+        histories = [self._history_rows(u) for u in missing]
+        todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
+        if todo:
+            padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
+            vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
+            with torch.no_grad():
+                states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
+            self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
 
     def _apply_to_state(self, ops: list[Op], seq: int) -> None:
         for kind, payload in ops:

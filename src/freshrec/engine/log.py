@@ -54,6 +54,7 @@ class EventLog:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not just unlinked (forget_user)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS ops (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, payload TEXT)"
         )
@@ -86,6 +87,38 @@ class EventLog:
         with self._lock:
             row = self._db.execute("SELECT MAX(seq) FROM ops").fetchone()
         return int(row[0] or 0)
+
+    def user_events(self, user_id: str) -> list[Event]:
+        """Every logged event of ``user_id``, in order (what ``forget_user`` would delete)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, payload FROM ops WHERE kind = 'event' AND json_extract(payload, '$.user_id') = ? "
+                "ORDER BY seq",
+                (user_id,),
+            ).fetchall()
+        return [event for _, event in (_decode(kind, payload) for kind, payload in rows) if isinstance(event, Event)]
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete every event of ``user_id`` so that no byte of them stays on disk; returns how many.
+
+        ``secure_delete`` zeroes the freed rows, the WAL (which holds older copies of the pages) is
+        checkpointed and truncated, and VACUUM rewrites the file without free pages. VACUUM rewrites
+        the whole log, so this takes time proportional to the log's size."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = self._db.execute(
+                    "DELETE FROM ops WHERE kind = 'event' AND json_extract(payload, '$.user_id') = ?", (user_id,)
+                ).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            if deleted:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(deleted)
 
     def close(self) -> None:
         with self._lock:

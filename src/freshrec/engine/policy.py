@@ -41,9 +41,12 @@ class Signals:
     query: np.ndarray
     penalty: np.ndarray
     bonus: np.ndarray
+    summed: np.ndarray | None = None  # the total, when a whole batch was summed at once (ranking may write into it)
 
     @property
     def total(self) -> np.ndarray:
+        if self.summed is not None:
+            return self.summed
         return self.model + self.trend + self.query - self.penalty + self.bonus
 
 

@@ -69,6 +69,11 @@ class OnlineState(ABC):
     def snapshot(self, folder: Path) -> None:
         """Persist the state so a restart replays only the log entries after ``applied_seq``."""
 
+    @abstractmethod
+    def forget_user(self, user_id: str, events: list[Event]) -> None:
+        """Drop all that is held about ``user_id`` (a privacy request). ``events`` are the user's logged
+        events, so the item counts they contributed can be taken back."""
+
 
 @dataclass
 class EmbeddedState(OnlineState):
@@ -147,6 +152,21 @@ class EmbeddedState(OnlineState):
         partial = path.with_suffix(".partial")
         partial.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
         partial.replace(path)
+
+    def forget_user(self, user_id: str, events: list[Event]) -> None:
+        """Histories, searches and impressions go; popularity and the decayed trend counts lose exactly
+        what the user's events added. Stream time (``now``) stays: it is a clock, not the user's data."""
+        self._histories.pop(user_id, None)
+        self._searches.pop(user_id, None)
+        self._impressions.pop(user_id, None)
+        for event in events:
+            if event.user_id != user_id or event.kind in (EventKind.SEARCH, EventKind.IMPRESSION):
+                continue
+            item = str(event.item_id)
+            self._popularity[item] -= 1
+            if self._popularity[item] <= 0:
+                del self._popularity[item]
+            self._trending.take_back(item, event.timestamp)
 
     @classmethod
     def restore(cls, path: Path) -> EmbeddedState:

@@ -45,6 +45,17 @@ class DecayedCounter:
     def add(self, key: str, at: float, amount: float = 1.0) -> None:
         self._acc[key] = self._acc.get(key, 0.0) + amount * self.weight(at)
 
+    def take_back(self, key: str, at: float) -> None:
+        """Undo one ``add(key, at)`` (a forgotten event), exactly up to float rounding: the weight of
+        time ``at`` relative to the current ``t0`` is what that event contributes after any rebase."""
+        if self.t0 is None or key not in self._acc:
+            return
+        left = self._acc[key] - 2.0 ** ((at - self.t0) / self.half_life)
+        if left <= 1e-9 * max(1.0, abs(self._acc[key])):
+            del self._acc[key]
+        else:
+            self._acc[key] = left
+
     def factor(self, now: float) -> float:
         """Multiply an accumulator by this to get its value at ``now``."""
         return 0.0 if self.t0 is None else math.pow(2.0, -(now - self.t0) / self.half_life)

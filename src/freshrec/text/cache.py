@@ -54,3 +54,11 @@ class CachedEncoder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def forget(self, texts: Sequence[str]) -> None:
+        """Delete these texts' vectors (a user's search queries, when the user is forgotten)."""
+        keys = [(self.name, self._key(t)) for t in set(texts)]
+        if keys:
+            self._db.execute("PRAGMA secure_delete=ON")
+            with self._db:
+                self._db.executemany("DELETE FROM vectors WHERE encoder = ? AND key = ?", keys)

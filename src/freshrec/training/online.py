@@ -89,6 +89,7 @@ class OnlineTrainer:
         self._updating = threading.Lock()
         self._published = engine.model_version
         self._reset_from_engine()
+        engine.on_forget(self._forget)
         self._read_log()
         self._pending.clear()  # the starting model already learned from everything logged before now
         self._learned_seq, self._learned_time = self._seq, self._stream_time
@@ -203,6 +204,13 @@ class OnlineTrainer:
                 rest_until = last_update + spent * (1.0 / self.config.max_busy - 1.0)
             else:
                 self._stop.wait(self.config.poll_seconds)
+
+    def _forget(self, user_id: str) -> None:
+        """A privacy request: drop the user's recent history (weights already trained keep no per-user data
+        that can be looked up, but they were shaped by it: retrain from the log to remove even that)."""
+        with self._updating:
+            self._histories.pop(user_id, None)
+            self._pending.pop(user_id, None)
 
     def _reset_from_engine(self) -> None:
         """Train from the model the engine serves now (at start, and after an activation or rollback)."""
