@@ -67,6 +67,8 @@ def run_replay(
     split = time_split(dataset, config.fraction)
     say(f"replay split: {split.summary()}")
     model_config = replace(config.model, use_text=config.model.use_text and encoder is not None)
+    if model is not None:  # retraining from scratch (the `retrain` baseline) rebuilds the same architecture
+        model_config = replace(model.model.config)
     train_seconds = 0.0
     if model is None:
         say("training the starting model on the events before the cut-off")
