@@ -124,9 +124,7 @@ class OnlineStrategy(EngineStrategy):
         self.trainer.stop()
         summary = self.trainer.summary()
         self.train_seconds = float(summary["train_seconds"])  # type: ignore[arg-type]
-        intervals = np.diff([v.created_at for v in self.engine.versions() if v.note != "initial model"])
         summary["lag_events_mean"] = float(np.mean(self.lags)) if self.lags else 0.0
-        summary["publish_interval_seconds_max"] = float(intervals.max()) if len(intervals) else None
         summary["swap_hold_ms_max"] = 1e3 * max(self.engine.swap_seconds, default=0.0)
         summary["waited_seconds"] = self.waited
         return super().finish() | summary

@@ -68,6 +68,7 @@ class UpdateLog:
     lag_events: int  # log entries the stream had moved on by the time this version served
     lag_seconds: float  # wall time from the update's data cut to serving
     metrics: dict[str, float] = field(default_factory=dict)
+    published_at: float = 0.0  # wall-clock seconds since the epoch
 
 
 class OnlineTrainer:
@@ -166,18 +167,21 @@ class OnlineTrainer:
             self.engine.log.last_seq() - data_seq,
             time.perf_counter() - started,
             metrics,
+            time.time(),
         )
         self.updates.append(log)
         return log
 
     def summary(self) -> dict[str, object]:
         lags = [u.lag_seconds for u in self.updates]
+        intervals = np.diff([u.published_at for u in self.updates])
         return {
             "updates": len(self.updates),
             "train_seconds": self.busy_seconds(),
             "lag_seconds_median": float(np.median(lags)) if lags else None,
             "lag_seconds_max": max(lags) if lags else None,
             "lag_events_median": float(np.median([u.lag_events for u in self.updates])) if lags else None,
+            "publish_interval_seconds_max": float(intervals.max()) if len(intervals) else None,
             "new_items": sum(u.new_items for u in self.updates),
             "errors": list(self.errors),
             "log": [asdict(u) for u in self.updates],
