@@ -86,6 +86,7 @@ class Engine:
         self.model_version = 0  # 0: the model given here, not (yet) a published version
         self.swap_seconds: list[float] = []  # how long each swap held requests (for monitoring)
         self._forget_hooks: list[Callable[[str], None]] = []
+        self._models_lock = threading.Lock()  # publish / activate / rollback: the registry and the serving model agree
         self._lock = threading.RLock()
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
         self._query_cache: dict[str, np.ndarray] = {}
@@ -193,28 +194,31 @@ class Engine:
     # ---------------------------------------------------------------- models
     def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
         """Store ``model`` as a new version and serve it (see ``swap_model``); its parent is the version serving now."""
-        if self.model_version == 0 and not self.registry.versions():  # keep the starting model to roll back to
-            first = ModelVersion(0, time.time(), self.log.last_seq(), self.state.now, note="initial model")
-            self.model_version = self.registry.publish(self.model, first).version
-        version = self.registry.publish(model, replace(metadata, parent=self.model_version))
-        self.swap_model(model, version.version)
-        return version
+        with self._models_lock:
+            if self.model_version == 0 and not self.registry.versions():  # keep the starting model to roll back to
+                first = ModelVersion(0, time.time(), self.log.last_seq(), self.state.now, note="initial model")
+                self.model_version = self.registry.publish(self.model, first).version
+            version = self.registry.publish(model, replace(metadata, parent=self.model_version))
+            self.swap_model(model, version.version)
+            return version
 
     def versions(self) -> list[ModelVersion]:
         return self.registry.versions()
 
     def activate(self, version: int) -> ModelVersion:
         """Serve a stored version again (for instance after a bad update)."""
-        model = self.registry.load(version)
-        record = self.registry.activate(version)
-        self.swap_model(model, version)
-        return record
+        with self._models_lock:
+            model = self.registry.load(version)
+            record = self.registry.activate(version)
+            self.swap_model(model, version)
+            return record
 
     def rollback(self) -> ModelVersion:
         """Serve the version that served before the current one."""
-        record = self.registry.rollback()
-        self.swap_model(self.registry.load(record.version), record.version)
-        return record
+        with self._models_lock:
+            record = self.registry.rollback()
+            self.swap_model(self.registry.load(record.version), record.version)
+            return record
 
     def swap_model(self, model: TransformerRecommender, version: int = 0) -> None:
         """Serve ``model`` from now on, atomically: a request sees the old model or the new one, never a mix.
