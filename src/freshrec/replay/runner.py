@@ -4,7 +4,7 @@ sees the event, record the rank of the true item, then let it observe the event.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,10 +100,3 @@ def run_strategy(
     seconds = time.perf_counter() - started
     details = strategy.finish()
     return StrategyRun(strategy.name, np.asarray(ranks), recommended, seconds, len(split.stream), details)
-
-
-def run_all(
-    strategies: Sequence[Callable[[], Strategy]], split: TimeSplit, k: int = 10, progress: bool = True
-) -> list[StrategyRun]:
-    """Replay each strategy in turn (each built just before its run, so background work does not overlap)."""
-    return [run_strategy(build(), split, k, progress) for build in strategies]
