@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+__all__ = ["Engine", "EngineConfig", "RecommendRequest", "Recommendation"]  # the requests module's, re-exported
+
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,50 +18,22 @@ from freshrec.data.errors import RecordError
 from freshrec.data.fetch import cache_dir
 from freshrec.data.records import Event, EventKind, Item
 from freshrec.data.sequences import pad_histories
+from freshrec.engine import privacy
 from freshrec.engine.backends import open_state
-from freshrec.engine.catalog import ItemTable, ModelVectors
+from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
-from freshrec.engine.policy import PolicyConfig, Signals, mmr, top_rows
-from freshrec.engine.retrieval import FaissIndex, VectorIndex
+from freshrec.engine.model_serving import ModelServing
+from freshrec.engine.policy import Signals, mmr, top_rows
+from freshrec.engine.requests import EngineConfig, Recommendation, RecommendRequest
+from freshrec.engine.retrieval import VectorIndex, ivf_index
 from freshrec.engine.scoring import UserView, batch_signals, candidate_rows, positions, reason, signals
-from freshrec.engine.versions import ModelRegistry, ModelVersion
+from freshrec.engine.versions import ModelRegistry
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
 from freshrec.text.encoder import TextEncoder, encoder_for
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    item_id: str
-    score: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class RecommendRequest:
-    """One request for ``Engine.recommend_batch``: the arguments of ``recommend``."""
-
-    user_id: str
-    k: int = 10
-    exclude_seen: bool = True
-    categories: tuple[str, ...] | None = None
-    exclude: tuple[str, ...] = ()
-
-
-@dataclass
-class EngineConfig:
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    trend_half_life: float = 6 * 3600.0  # seconds of stream time
-    auto_register_items: bool = False  # events naming unknown items: register them (True) or refuse
-    snapshot_every: int = 50_000  # log entries between automatic snapshots (0: never)
-    approximate_above: int = 200_000  # catalog size from which requests go through the faiss index
-    state_url: str = "embedded"  # online-state backend (see freshrec.engine.backends)
-    # torch threads for per-request forward passes: these are tiny, and a 2-thread pool stalls for
-    # ~100 ms now and then waking up (measured: p99 106 ms with 2 threads, 7 ms with 1). None: leave as is
-    inference_threads: int | None = 1
-
-
-class Engine:
+class Engine(ModelServing):
     """ingest / add_items / remove_items change the state (durably, in the log first);
     recommend / similar_items read it. All methods are thread-safe."""
 
@@ -165,97 +137,14 @@ class Engine:
             return seq
 
     def forget_user(self, user_id: str) -> int:
-        """Delete everything kept about ``user_id`` (a privacy request); returns how many events went.
-
-        The user leaves the state and the caches, a fresh snapshot is written, and only then are their
-        events deleted from the log (bytes scrubbed): a crash at any point leaves no snapshot that could
-        bring them back, and a retry finishes the job."""
+        """Delete everything kept about ``user_id`` (a privacy request; see :mod:`freshrec.engine.privacy`);
+        returns how many of their events went."""
         with self._lock:
-            events = self.log.user_events(user_id)
-            self.state.forget_user(user_id, events)
-            self._user_cache.pop(user_id, None)
-            self._query_cache.pop(user_id, None)
-            popularity = self.state.popularity()
-            for item_id in {str(e.item_id) for e in events if e.item_id is not None and e.item_id in self.table.row_of}:
-                self.table.popularity[self.table.row_of[item_id]] = popularity.get(item_id, 0)
-            self._reload_trend()
-            if isinstance(self.encoder, CachedEncoder):  # the user's search texts, embedded on disk
-                self.encoder.forget([e.query for e in events if e.query is not None])
-            self.snapshot()
-            self.log.forget_user(user_id)
-            for forget in self._forget_hooks:  # e.g. the online trainer's copy of recent histories
-                forget(user_id)
-            return len(events)
+            return privacy.forget_user(self, user_id)
 
     def on_forget(self, hook: Callable[[str], None]) -> None:
         """Call ``hook(user_id)`` whenever a user is forgotten, so other holders of their data drop it too."""
         self._forget_hooks.append(hook)
-
-    # ---------------------------------------------------------------- models
-    def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
-        """Store ``model`` as a new version and serve it (see ``swap_model``); its parent is the version serving now."""
-        with self._models_lock:
-            if self.model_version == 0 and not self.registry.versions():  # keep the starting model to roll back to
-                first = ModelVersion(0, time.time(), self.log.last_seq(), self.state.now, note="initial model")
-                self.model_version = self.registry.publish(self.model, first).version
-            version = self.registry.publish(model, replace(metadata, parent=self.model_version))
-            self.swap_model(model, version.version)
-            return version
-
-    def versions(self) -> list[ModelVersion]:
-        return self.registry.versions()
-
-    def activate(self, version: int) -> ModelVersion:
-        """Serve a stored version again (for instance after a bad update)."""
-        with self._models_lock:
-            model = self.registry.load(version)
-            record = self.registry.activate(version)
-            self.swap_model(model, version)
-            return record
-
-    def rollback(self) -> ModelVersion:
-        """Serve the version that served before the current one."""
-        with self._models_lock:
-            record = self.registry.rollback()
-            self.swap_model(self.registry.load(record.version), record.version)
-            return record
-
-    def swap_model(self, model: TransformerRecommender, version: int = 0) -> None:
-        """Serve ``model`` from now on, atomically: a request sees the old model or the new one, never a mix.
-
-        The new item vectors (and index) are computed before taking the lock, so requests are held only
-        while arrays are copied in (``swap_seconds`` records how long)."""
-        current = self.model.model.config
-        config = model.model.config
-        if (config.hidden, config.use_text, config.text_dim) != (current.hidden, current.use_text, current.text_dim):
-            raise ValueError("the new model's hidden size or text input differs from the serving model's")
-        prepared = self.table.vectors_for(model.model, model.item_ids)
-        index = self._index_for(prepared) if self.index is not None else None
-        with self._lock:
-            tick = time.perf_counter()
-            rebuilt = prepared.text_version != self.table.text_version
-            self.table.adopt(prepared, model.item_ids)
-            if index is not None:
-                if rebuilt:  # an item's text changed meanwhile: rebuild here (rare)
-                    index = self._index_for(self.table.vectors_for(model.model, model.item_ids))
-                index.remove(np.flatnonzero(~self.table.alive[: prepared.rows]))
-                added = np.arange(prepared.rows, len(self.table))
-                added = added[self.table.alive[added]]
-                index.upsert(added, self.table.vectors[added])
-                self.index = index
-            self.model, self.model_version = model, version
-            self._user_cache.clear()
-            self.swap_seconds.append(time.perf_counter() - tick)
-
-    def item_text_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
-        """(n, D) text embeddings the engine holds for these items (zeros for unknown ones)."""
-        with self._lock:
-            out = np.zeros((len(item_ids), self.table.text.shape[1]), dtype=np.float32)
-            for position, item_id in enumerate(item_ids):
-                row = self.table.row_of.get(item_id)
-                if row is not None:
-                    out[position] = self.table.text[row]
-            return out
 
     # ------------------------------------------------------------------ reads
     def recommend(
@@ -459,18 +348,7 @@ class Engine:
     def _make_index(self, size: int) -> VectorIndex | None:
         """None (score the whole catalog exactly) below ``approximate_above`` items, a faiss IVF index
         above; chosen when the engine opens."""
-        if size < self.config.approximate_above:
-            return None
-        lists = max(16, int(4 * np.sqrt(size)))
-        return FaissIndex(self.model.model.config.hidden, lists=lists, nprobe=min(32, lists))
-
-    def _index_for(self, prepared: ModelVectors) -> VectorIndex:
-        """A fresh index over the live rows' vectors under another model (built off the request path)."""
-        index = self._make_index(max(prepared.rows, self.config.approximate_above))
-        assert index is not None
-        alive = np.flatnonzero(self.table.alive[: prepared.rows])
-        index.upsert(alive[alive > 0], prepared.vectors[alive[alive > 0]])
-        return index
+        return None if size < self.config.approximate_above else ivf_index(size, self.model.model.config.hidden)
 
     def _reload_trend(self) -> None:
         self.table.trend[:] = 0.0

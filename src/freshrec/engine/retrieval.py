@@ -115,3 +115,9 @@ class FaissIndex(VectorIndex):
 
     def __len__(self) -> int:
         return int(self._index.ntotal) + sum(len(r) for r, _ in self._pending)
+
+
+def ivf_index(size: int, dim: int) -> FaissIndex:
+    """A faiss IVF index sized for about ``size`` vectors: ~4·√size lists, up to 32 of them probed."""
+    lists = max(16, int(4 * np.sqrt(size)))
+    return FaissIndex(dim, lists=lists, nprobe=min(32, lists))
