@@ -15,7 +15,7 @@ from freshrec.models.transformer import ModelConfig
 from freshrec.replay.metrics import summarise
 from freshrec.replay.runner import run_strategy, stream_facts
 from freshrec.replay.split import time_split
-from freshrec.replay.strategies import DEFAULT_STRATEGIES, STRATEGIES, StrategyContext, build_strategy
+from freshrec.replay.strategies import STRATEGIES, StrategyContext, build_strategy
 from freshrec.replay.tuning import choose_half_life
 from freshrec.text.encoder import TextEncoder
 from freshrec.training.online import OnlineConfig
@@ -29,7 +29,7 @@ SCHEMA = "freshrec.replay/1"
 class ReplayConfig:
     """What a replay compares and how; the defaults are ``freshrec replay``'s."""
 
-    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    strategies: tuple[str, ...] = STRATEGIES
     fraction: float = 0.8  # share of events (by time) before the cut-off
     k: int = 10
     windows: int = 10  # time windows (equal event counts) for the metrics over time

@@ -28,7 +28,6 @@ from freshrec.training.pipeline import fit_transformer, prepare
 from freshrec.training.trainer import TrainConfig
 
 STRATEGIES = ("static", "fresh", "online", "online+trend", "popular", "markov", "retrain")
-DEFAULT_STRATEGIES = STRATEGIES
 
 
 class Strategy(Protocol):

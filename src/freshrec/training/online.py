@@ -115,8 +115,9 @@ class OnlineTrainer:
         return self._thread is not None and self._thread.is_alive()
 
     def lag(self) -> dict[str, float]:
-        """How far the serving model is behind the stream now: log entries, and stream seconds."""
-        last = self.engine.log.last_seq()
+        """How far the serving model is behind the stream now: log entries, and stream seconds (cheap: no
+        log query, so a replay can ask after every event)."""
+        last = self.engine.state.applied_seq
         return {"events": float(last - self._learned_seq), "stream_seconds": self._stream_time - self._learned_time}
 
     def busy_seconds(self) -> float:
