@@ -82,6 +82,7 @@ def test_sigkill_during_event_load_loses_no_acknowledged_event(model: Model, tmp
             expected = reference.recommend(user, k=10)
             assert [r["item_id"] for r in served] == [r.item_id for r in expected], user
             assert [r["reason"] for r in served] == [r.reason for r in expected], user
-            assert all(abs(r["score"] - e.score) < 1e-9 for r, e in zip(served, expected, strict=True))
+            # the server ranks through the batched path, in float32: equal up to rounding
+            assert all(abs(r["score"] - e.score) < 1e-5 for r, e in zip(served, expected, strict=True))
     reference.close()
     server.stop()

@@ -28,6 +28,25 @@ class ModelVectors:
     text_version: int  # the table's text version these were computed from
 
 
+@dataclass
+class VectorMoments:
+    """Sums over the live rows' vectors v (float64): how many, the sum of v, and the sum of v vᵀ."""
+
+    count: int
+    total: np.ndarray  # (H,)
+    outer: np.ndarray  # (H, H)
+
+    def score_stats(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of ``v · s`` over the live rows, for each (B, H) state ``s``."""
+        if not self.count:
+            zeros = np.zeros(len(states))
+            return zeros, zeros
+        s = states.astype(np.float64)
+        mean = s @ self.total / self.count
+        second = np.einsum("bh,hg,bg->b", s, self.outer, s) / self.count
+        return mean, np.sqrt(np.maximum(second - mean**2, 0.0))
+
+
 def _id_parts(model: SequenceRecommender, trained_ids: list[str], ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(len(ids), H) ID embeddings of ``ids`` under ``model`` (zero where unknown), and the known mask."""
     code_of = {item_id: code for code, item_id in enumerate(trained_ids, start=1)}
@@ -58,6 +77,9 @@ class ItemTable:
         self.rows_by_category: dict[str, set[int]] = {}  # inverted index: filtering never scans the catalog
         self.text_version = 0  # bumped whenever a row's text changes: a prepared swap must then be redone
         self.ready_rows = 0  # rows whose text is fully written (what a swap prepared off-lock may read)
+        self._moments: VectorMoments | None = None  # over the live rows; kept up to date once computed
+        self._low: torch.Tensor | None = None  # bfloat16 copy of ``vectors``; kept in step once made
+        self._max_norm = 0.0  # at least every row's norm, while ``_low`` exists
         # trained items keep their codes as rows; they become alive when the catalog lists them
         for item_id in trained_ids:
             self.row_of[item_id] = len(self.ids)
@@ -116,10 +138,13 @@ class ItemTable:
                 self.text_version += 1
             rows.append(row)
         index = np.asarray(rows, dtype=np.int64)
+        changed = np.unique(index)
+        self._count(changed[self.alive[changed]], -1)  # their old vectors leave the moments
         if text_vectors is not None and self.text.shape[1]:
             self.text[index] = text_vectors
             # learned ID part (zero for items the model never trained on) plus the projected (new) text
             self.vectors[index] = self.id_part[index] + self.project_text(text_vectors)
+            self._mirror(index)
         for row, cats in zip(rows, categories, strict=True):
             for old in self.categories[row] - cats:
                 self.rows_by_category[old].discard(row)
@@ -127,6 +152,7 @@ class ItemTable:
                 self.rows_by_category.setdefault(new, set()).add(row)
             self.categories[row] = cats
         self.alive[index] = True
+        self._count(changed, +1)
         self.ready_rows = len(self.ids)
 
     def vectors_for(self, model: SequenceRecommender, trained_ids: list[str], start: int = 0) -> ModelVectors:
@@ -150,6 +176,7 @@ class ItemTable:
         self.model = prepared.model
 
     def _install(self, rows: slice, prepared: ModelVectors) -> None:
+        self._moments = self._low = None  # every vector changes: recomputed when next asked for
         self.vectors[rows] = prepared.vectors
         self.id_part[rows] = prepared.id_part
         self.trained[rows] = prepared.trained
@@ -164,8 +191,42 @@ class ItemTable:
         return mask
 
     def remove(self, item_ids: list[str]) -> None:
-        rows = [self.row_of[i] for i in item_ids if i in self.row_of]
+        rows = np.unique(np.asarray([self.row_of[i] for i in item_ids if i in self.row_of], dtype=np.int64))
+        self._count(rows[self.alive[rows]], -1)
         self.alive[rows] = False
+
+    def moments(self) -> VectorMoments:
+        """Mean and second moment of the live rows' vectors (row 0 is padding, never live): with them a
+        user's model-score mean and variance over the catalog cost O(H²) instead of a pass over N scores."""
+        if self._moments is None:
+            live = np.flatnonzero(self.alive[1 : len(self.ids)]) + 1
+            vectors = self.vectors[live].astype(np.float64)
+            self._moments = VectorMoments(len(live), vectors.sum(axis=0), vectors.T @ vectors)
+        return self._moments
+
+    def low_precision(self) -> tuple[torch.Tensor, float]:
+        """A bfloat16 copy of the vectors (all ``capacity`` rows) and a bound on every row's norm: half the
+        bytes to read for a first, approximate pass over the catalog (see ``engine.batched``)."""
+        if self._low is None or len(self._low) != len(self.vectors):  # first use, a new model, or grown
+            self._low = torch.from_numpy(self.vectors).to(torch.bfloat16)
+            self._max_norm = float(np.linalg.norm(self.vectors, axis=1).max(initial=0.0))
+        return self._low, self._max_norm
+
+    def _mirror(self, rows: np.ndarray) -> None:
+        """Bring the bfloat16 copy up to date after ``vectors[rows]`` changed."""
+        if self._low is None or len(self._low) != len(self.vectors):
+            return  # (re)made from scratch on next use
+        self._low[torch.from_numpy(rows)] = torch.from_numpy(self.vectors[rows]).to(torch.bfloat16)
+        self._max_norm = max(self._max_norm, float(np.linalg.norm(self.vectors[rows], axis=1).max(initial=0.0)))
+
+    def _count(self, rows: np.ndarray, sign: int) -> None:
+        """Add (+1) or take back (-1) these rows' current vectors in the moments, if they are kept."""
+        if self._moments is None or not len(rows):
+            return
+        vectors = self.vectors[rows].astype(np.float64)
+        self._moments.count += sign * len(rows)
+        self._moments.total += sign * vectors.sum(axis=0)
+        self._moments.outer += sign * (vectors.T @ vectors)
 
     def rows(self, item_ids: list[str]) -> np.ndarray:
         return np.asarray([self.row_of[i] for i in item_ids if i in self.row_of], dtype=np.int64)

@@ -20,13 +20,14 @@ from freshrec.data.records import Event, EventKind, Item
 from freshrec.data.sequences import pad_histories
 from freshrec.engine import privacy
 from freshrec.engine.backends import open_state
+from freshrec.engine.batched import PREFILTER_ITEMS, Wanted, native_bfloat16, rank_batch
 from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.model_serving import ModelServing
 from freshrec.engine.policy import Signals, mmr, top_rows
 from freshrec.engine.requests import EngineConfig, Recommendation, RecommendRequest
 from freshrec.engine.retrieval import VectorIndex, ivf_index
-from freshrec.engine.scoring import UserView, batch_signals, candidate_rows, positions, reason, signals
+from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
 from freshrec.engine.versions import ModelRegistry
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
@@ -61,6 +62,7 @@ class Engine(ModelServing):
         self._models_lock = threading.Lock()  # publish / activate / rollback: the registry and the serving model agree
         self._lock = threading.RLock()
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
+        self._rows_cache: dict[str, np.ndarray] = {}  # user -> rows of their newest history (rows never move)
         self._query_cache: dict[str, np.ndarray] = {}
         self._since_snapshot = 0
         self.index: VectorIndex | None = None  # set by _build_table
@@ -187,15 +189,22 @@ class Engine(ModelServing):
         if categories is not None:
             wanted = self.table.in_categories(frozenset(categories))
             scores[~(wanted if candidates is None else wanted[candidates])] = -np.inf
-        diversity = self.config.policy.diversity
-        best = top_rows(scores, 3 * k if diversity > 0 else k)
+        best = top_rows(scores, 3 * k if self.config.policy.diversity > 0 else k)
         rows = best if candidates is None else candidates[best]  # score positions -> catalog rows
-        if diversity > 0:  # re-rank the 3k best; never copy the whole catalog's vectors
-            chosen = mmr(np.arange(len(best)), scores[best], self.table.vectors[rows], k, diversity)
-            best, rows = best[chosen], rows[chosen]
+        return self._explain(user, rows, terms.at(best, scores), k)
+
+    def _explain(self, user: UserView, rows: np.ndarray, terms: Signals, k: int) -> list[Recommendation]:
+        """The k best of ``rows`` (best first; ``terms`` at those rows, in that order) with their reasons,
+        re-ranked for diversity when the policy asks (only these rows' vectors are read)."""
+        scores = terms.total
+        order = np.arange(len(rows))
+        if self.config.policy.diversity > 0:
+            order = mmr(order, scores, self.table.vectors[rows], k, self.config.policy.diversity)
         return [
-            Recommendation(self.table.ids[r], float(scores[p]), reason(self.table, self._label, p, r, terms, user))
-            for p, r in zip(best, rows, strict=True)
+            Recommendation(
+                self.table.ids[rows[p]], float(scores[p]), reason(self.table, self._label, p, rows[p], terms, user)
+            )
+            for p in order[:k]
         ]
 
     def recommend_many(self, user_ids: Sequence[str], k: int = 10, **filters: object) -> list[list[Recommendation]]:
@@ -214,7 +223,7 @@ class Engine(ModelServing):
                 raise ValueError(f"k={r.k!r}: must be a positive integer")
         with self._lock:
             self._encode_users([r.user_id for r in requests])
-            if self.index is not None or len(requests) == 1:  # the reference path: one request at a time
+            if self.index is not None:  # the reference path: one request at a time
                 answers = [
                     self.recommend(
                         r.user_id, r.k, exclude_seen=r.exclude_seen, categories=r.categories, exclude=r.exclude
@@ -222,14 +231,22 @@ class Engine(ModelServing):
                     for r in requests
                 ]
                 return self.state.applied_seq, answers
-            # exact scoring: one (B, H) x (H, N) product and the user-independent terms once (same answers)
-            views = [self._user_view(r.user_id) for r in requests]
-            terms = batch_signals(self.table, self.config.policy, views, self._trend_scale())
-            answers = [
-                self._rank(view, None, t, r.k, r.exclude_seen, r.categories, r.exclude)
-                for r, view, t in zip(requests, views, terms, strict=True)
+            # exact: one product and one top-k for the whole batch (see freshrec.engine.batched)
+            diversity = self.config.policy.diversity
+            wanted = []
+            for r in requests:
+                view = self._user_view(r.user_id)
+                excluded = self.table.rows(list(r.exclude))
+                if r.exclude_seen:
+                    excluded = np.concatenate([excluded, view.history_rows])
+                allowed = None if r.categories is None else self.table.in_categories(frozenset(r.categories))
+                wanted.append(Wanted(view, 3 * r.k if diversity > 0 else r.k, excluded, allowed))
+            prefilter = self._prefilter(len(self.table))
+            ranked = rank_batch(self.table, self.config.policy, wanted, self._trend_scale(), prefilter)
+            return self.state.applied_seq, [
+                self._explain(w.user, found.rows, found.terms, r.k)
+                for r, w, found in zip(requests, wanted, ranked, strict=True)
             ]
-            return self.state.applied_seq, answers
 
     def similar_items(self, item_id: str, k: int = 10) -> list[Recommendation]:
         """Items closest to ``item_id`` in the model's item space (cosine)."""
@@ -311,6 +328,7 @@ class Engine(ModelServing):
                 self.table.trend[row] = accumulators[str(event.item_id)]
                 self.table.popularity[row] += 1
             self._user_cache.pop(event.user_id, None)
+            self._rows_cache.pop(event.user_id, None)
         if t0 is not None and counter.t0 != t0:  # the counter rebased every accumulator
             self._reload_trend()
 
@@ -371,7 +389,11 @@ class Engine(ModelServing):
         return cached
 
     def _history_rows(self, user_id: str) -> np.ndarray:
-        return self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
+        rows = self._rows_cache.get(user_id)
+        if rows is None:
+            rows = self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
+            self._rows_cache[user_id] = rows
+        return rows
 
     def _user_view(self, user_id: str) -> UserView:
         history_rows = self._history_rows(user_id)
@@ -386,6 +408,11 @@ class Engine(ModelServing):
         shown = self.state.unengaged_impressions(user_id)
         view.impressions = {int(self.table.row_of[i]): times for i, times in shown.items()}
         return view
+
+    def _prefilter(self, size: int) -> bool:
+        if self.config.prefilter is None:
+            return size >= PREFILTER_ITEMS and native_bfloat16()
+        return self.config.prefilter
 
     def _trend_scale(self) -> float:
         """Accumulators times this are decayed counts now; scaled so typical values are O(1)."""

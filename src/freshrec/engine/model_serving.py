@@ -35,6 +35,7 @@ class ModelServing:
     _lock: threading.RLock
     _models_lock: threading.Lock  # publish / activate / rollback: the registry and the serving model agree
     _user_cache: dict[str, np.ndarray]
+    _rows_cache: dict[str, np.ndarray]
 
     def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
         """Store ``model`` as a new version and serve it (see ``swap_model``); its parent is the version serving now."""
@@ -89,6 +90,7 @@ class ModelServing:
                 self.index = index
             self.model, self.model_version = model, version
             self._user_cache.clear()
+            self._rows_cache.clear()  # a model with another max_len keeps more or less history
             self.swap_seconds.append(time.perf_counter() - tick)
 
     def item_text_vectors(self, item_ids: Sequence[str]) -> np.ndarray:

@@ -41,7 +41,7 @@ class Signals:
     query: np.ndarray
     penalty: np.ndarray
     bonus: np.ndarray
-    summed: np.ndarray | None = None  # the total, when a whole batch was summed at once (ranking may write into it)
+    summed: np.ndarray | None = None  # the total, when it was summed elsewhere (e.g. for a whole batch)
 
     @property
     def total(self) -> np.ndarray:
@@ -49,15 +49,39 @@ class Signals:
             return self.summed
         return self.model + self.trend + self.query - self.penalty + self.bonus
 
+    def at(self, positions: np.ndarray, total: np.ndarray) -> Signals:
+        """The terms at ``positions`` only, in that order, with ``total`` (already summed) taken there too."""
+        return Signals(
+            self.model[positions],
+            self.trend[positions],
+            self.query[positions],
+            self.penalty[positions],
+            self.bonus[positions],
+            summed=total[positions],
+        )
+
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` best finite scores, best first (-inf marks rows that must not be shown)."""
+    """Rows of the ``k`` best finite scores, best first (-inf marks rows that must not be shown).
+
+    Equal scores (common among cold-start items) go lower row first, also at the k-th place, so the
+    answer never depends on how the selection happened to order them."""
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k]  # -inf sorts last, so it only appears if too few are finite
     part = part[np.isfinite(scores[part])]
-    return part[np.argsort(-scores[part], kind="stable")]
+    return settle_ties(scores, part)
+
+
+def settle_ties(scores: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """``best`` (the rows of some top selection of ``scores``) ordered best first, lower row first among
+    equal scores, with the rows tied at the last place replaced by the lowest-numbered tied rows."""
+    if len(best):
+        edge = scores[best].min()
+        above = best[scores[best] > edge]
+        best = np.concatenate([above, np.flatnonzero(scores == edge)[: len(best) - len(above)]])
+    return best[np.lexsort((best, -scores[best]))]
 
 
 def mmr(candidates: np.ndarray, scores: np.ndarray, vectors: np.ndarray, k: int, trade_off: float) -> np.ndarray:

@@ -20,6 +20,7 @@ def forget_user(engine: Engine, user_id: str) -> int:
     events = engine.log.user_events(user_id)
     engine.state.forget_user(user_id, events)
     engine._user_cache.pop(user_id, None)
+    engine._rows_cache.pop(user_id, None)
     engine._query_cache.pop(user_id, None)
     popularity = engine.state.popularity()
     table = engine.table

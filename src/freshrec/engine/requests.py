@@ -32,6 +32,10 @@ class EngineConfig:
     auto_register_items: bool = False  # events naming unknown items: register them (True) or refuse
     snapshot_every: int = 50_000  # log entries between automatic snapshots (0: never)
     approximate_above: int = 200_000  # catalog size from which requests go through the faiss index
+    # batched requests take a bfloat16 first pass over the catalog, then exact scores for the best rows
+    # (same answers, certified by an error bound; see engine.batched). None: from 20k items, on CPUs
+    # with native bfloat16 arithmetic
+    prefilter: bool | None = None
     state_url: str = "embedded"  # online-state backend (see freshrec.engine.backends)
     # torch threads for per-request forward passes: these are tiny, and a 2-thread pool stalls for
     # ~100 ms now and then waking up (measured: p99 106 ms with 2 threads, 7 ms with 1). None: leave as is

@@ -94,58 +94,6 @@ def signals(
     return Signals(model, trend, query, penalty, bonus)
 
 
-def batch_signals(table: ItemTable, policy: PolicyConfig, users: list[UserView], trend_scale: float) -> list[Signals]:
-    """``signals`` for several users over the whole catalog, equal to calling it for each (up to float
-    rounding), with each user's total already summed.
-
-    What does not depend on the user (trend, exploration bonus, the cold-start model term) is computed
-    once; the model scores of every user with a history come from one (B, H) x (H, N) product, which
-    reads the (N, H) item vectors once instead of B times, and are standardised row by row at once."""
-    n = len(table)
-    cold = signals(table, policy, UserView(np.zeros(0, dtype=np.int64), None), None, trend_scale)
-    live = table.alive[:n].copy()
-    live[0] = False
-    base = (cold.trend + cold.bonus).astype(np.float32)  # (N,) shared by every user
-    # (B, H) states; a user without history gets zeros here and the cold-start term below
-    states = np.stack([u.state if u.state is not None else np.zeros(table.vectors.shape[1], np.float32) for u in users])
-    model = zscore_rows(states @ table.vectors[:n].T, live)  # (B, N) float32: half the memory traffic of float64
-    for j, user in enumerate(users):
-        if user.state is None:
-            model[j] = cold.model
-    total = model + base  # (B, N)
-    out = []
-    for j, user in enumerate(users):
-        query, penalty = cold.query, cold.penalty  # zeros, shared
-        if user.query_vector is not None:
-            query = user.query_weight * zscore(table.text[:n] @ user.query_vector, live)
-            total[j] += query
-        if user.impressions:
-            penalty = np.zeros(n)
-            for row, times in user.impressions.items():
-                penalty[row] = policy.impression_penalty * times
-            total[j] -= penalty
-        out.append(Signals(model[j], cold.trend, query, penalty, cold.bonus, summed=total[j]))
-    return out
-
-
-def zscore_rows(values: np.ndarray, live: np.ndarray) -> np.ndarray:
-    """``zscore`` of each row of (B, N) ``values`` over the live columns, in place, all rows at once.
-
-    Unlike ``zscore``, columns that are not live come out as 0 (they are masked out later anyway)."""
-    count = int(live.sum())
-    if not count:
-        values[:] = 0.0
-        return values
-    values -= (values @ live.astype(values.dtype) / count)[:, None]
-    dead = np.flatnonzero(~live)
-    values[:, dead] = 0.0
-    std = np.sqrt(np.einsum("ij,ij->i", values, values) / count)  # (B,)
-    flat = std <= 1e-12
-    values[flat] = 0.0
-    values[~flat] /= std[~flat, None]
-    return values
-
-
 def reason(
     table: ItemTable, label: Callable[[int], str], position: int, row: int, terms: Signals, user: UserView
 ) -> str:

@@ -64,6 +64,10 @@ class ServiceSettings(BaseSettings):
         le=1_000.0,
         description="extra wait for company (0: none; batches still form while the engine is busy)",
     )
+    fast_path: bool = Field(
+        True,
+        description="answer valid recommendation requests below the framework (same answers; off: all through FastAPI)",
+    )
     graceful_timeout_s: int = Field(10, ge=1, description="on SIGTERM: time left to in-flight requests")
     online_training: bool = Field(
         False, description="fine-tune the model on the stream in this process and publish versions (GET /v1/models)"

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from freshrec.engine.engine import RecommendRequest
 from freshrec.service.deps import Admin, Reader, Service, refusals
+from freshrec.service.fastpath import recommendations_body
 from freshrec.service.schemas import Category, Forgotten, Identifier, Recommendations
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -34,10 +35,9 @@ async def recommend(
     request = RecommendRequest(user_id, k, exclude_seen, tuple(category) or None, tuple(exclude))
     assert service.batcher is not None
     seq, found = await service.batcher.recommend(request)
-    # the hottest route: plain dicts straight to JSON (the Recommendations shape, as the spec says),
-    # skipping a pydantic round trip that costs the event loop ~10% of its time under load
-    items = [{"item_id": r.item_id, "score": r.score, "reason": r.reason} for r in found]
-    return JSONResponse({"user_id": user_id, "seq": seq, "items": items})
+    # the hottest route: plain dicts straight to JSON (the Recommendations shape, as the spec says), as
+    # the fast path (service/fastpath.py) answers valid requests from read keys before they get here
+    return JSONResponse(recommendations_body(user_id, seq, found))
 
 
 @router.delete("/{user_id}", response_model=Forgotten, responses=refusals(401, 403, 422))
