@@ -127,3 +127,31 @@ def test_catalog_moments_and_low_precision_copy_stay_in_step(trained: Trained, t
     assert torch.equal(low[: len(table)], torch.from_numpy(table.vectors[: len(table)]).bfloat16())
     assert bound >= float(np.linalg.norm(table.vectors[: len(table)], axis=1).max())
     engine.close()
+
+
+def test_prepared_states_are_kept_only_if_nothing_changed_meanwhile(trained: Trained, tmp_path: Path) -> None:
+    engine = Engine(trained.model, trained.encoder, tmp_path / "engine")
+    engine.add_items(list(trained.dataset.items.values()))
+    items = trained.cluster_items(2)
+    engine.ingest_many([Event("u", item_id=i, timestamp=float(n)) for n, i in enumerate(items[:4])])
+    engine.prepare_users(["u", "nobody"])  # a user without history has no state to compute
+    prepared = engine._user_cache["u"]
+    assert set(engine._user_cache) == {"u"}
+    engine._user_cache.clear()
+    np.testing.assert_allclose(prepared, engine._user_vector("u", engine._history_rows("u")), atol=1e-6)
+
+    engine._user_cache.clear()
+    pending = engine.pending_states(["u"])
+    assert pending is not None
+    engine.ingest(Event("u", item_id=items[5], timestamp=10.0))  # their history moved on meanwhile
+    engine.adopt_states(pending, pending.compute())
+    assert "u" not in engine._user_cache
+
+    pending = engine.pending_states(["u"])
+    assert pending is not None
+    engine.add_items([Item(items[0], "new text for an item in the history")])  # item vectors changed
+    engine.adopt_states(pending, pending.compute())
+    assert "u" not in engine._user_cache
+    engine.prepare_users(["u"])
+    assert "u" in engine._user_cache
+    engine.close()

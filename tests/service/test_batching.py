@@ -1,5 +1,5 @@
-"""The micro-batcher: concurrent requests share engine calls, a failing request fails alone, and
-stopping answers everything already queued."""
+"""The engine worker: concurrent requests share engine calls, a failing request fails alone, writes and
+calls run before the reads queued with them, and stopping answers everything already queued."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_concurrent_requests_share_calls_and_each_gets_its_own_answer() -> None:
     assert answers == [(7, [Recommendation(f"for-u{n}", 1.0, "test")]) for n in range(40)]
     assert len(engine.batches) < 40 and max(len(b) for b in engine.batches) > 1
     assert sorted(u for b in engine.batches for u in b) == sorted(f"u{n}" for n in range(40))
-    assert engine.threads == {"freshrec-batcher"}  # not the event loop's thread, not the executor's
+    assert engine.threads == {"freshrec-engine-worker"}  # not the event loop's thread, not the executor's
 
 
 def test_a_failing_request_fails_alone() -> None:
@@ -84,7 +84,10 @@ def test_stop_answers_what_is_queued_and_disabled_batching_answers_one_by_one() 
         await batcher.stop()
         queued = await pending
         alone = _batcher(engine, enabled=False)
-        return list(queued), await _ask(alone, ["x", "y"])
+        alone.start()
+        answers = await _ask(alone, ["x", "y"])
+        await alone.stop()
+        return list(queued), answers
 
     queued, alone = asyncio.run(main())
     assert len(queued) == 10
@@ -98,3 +101,20 @@ def test_recommend_before_start_is_an_error() -> None:
 
     with pytest.raises(RuntimeError, match="not running"):
         asyncio.run(main())
+
+
+def test_calls_run_before_the_reads_queued_with_them() -> None:
+    engine = SlowEngine()
+    order: list[str] = []
+
+    async def main() -> None:
+        batcher = _batcher(engine, max_wait=0.02)
+        batcher.start()
+        reads = [batcher.recommend(RecommendRequest(f"r{n}")) for n in range(3)]
+        call = batcher.call(lambda: order.append(f"call after {len(engine.batches)} batches"))
+        await asyncio.gather(*reads, call)
+        await batcher.stop()
+        assert await batcher.call(order.append, "after stop") is None  # runs in the executor then
+
+    asyncio.run(main())
+    assert order == ["call after 0 batches", "after stop"] and engine.batches == [["r0", "r1", "r2"]]

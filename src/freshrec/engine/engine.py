@@ -25,7 +25,7 @@ from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.model_serving import ModelServing
 from freshrec.engine.policy import Signals, mmr, top_rows
-from freshrec.engine.requests import EngineConfig, Recommendation, RecommendRequest
+from freshrec.engine.requests import EngineConfig, PendingStates, Recommendation, RecommendRequest
 from freshrec.engine.retrieval import VectorIndex, ivf_index
 from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
 from freshrec.engine.versions import ModelRegistry
@@ -63,6 +63,7 @@ class Engine(ModelServing):
         self._lock = threading.RLock()
         self._user_cache: dict[str, np.ndarray] = {}  # user -> (H,) state after their latest event
         self._rows_cache: dict[str, np.ndarray] = {}  # user -> rows of their newest history (rows never move)
+        self._states_epoch = 0  # bumped whenever every cached state goes stale (item vectors changed)
         self._query_cache: dict[str, np.ndarray] = {}
         self._since_snapshot = 0
         self.index: VectorIndex | None = None  # set by _build_table
@@ -300,9 +301,37 @@ class Engine(ModelServing):
         if todo:
             padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
             vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
-            with torch.no_grad():
+            with torch.inference_mode():
                 states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
             self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
+
+    def prepare_users(self, user_ids: Sequence[str]) -> None:
+        """Compute and cache these users' states now, the forward pass outside the engine lock.
+
+        A server does this on the write path, right after their events, beside the requests being
+        answered: their next recommendations then need no forward pass."""
+        pending = self.pending_states(user_ids)
+        if pending is not None:
+            self.adopt_states(pending, pending.compute())
+
+    def pending_states(self, user_ids: Sequence[str]) -> PendingStates | None:
+        """What computing these users' states needs (None: nothing to compute), taken under the lock."""
+        with self._lock:
+            todo = [(u, self._history_rows(u)) for u in dict.fromkeys(user_ids) if u not in self._user_cache]
+            todo = [(u, rows) for u, rows in todo if len(rows)]
+            if not todo:
+                return None
+            return PendingStates(todo, self._states_epoch, self.model.model, self.table.vectors[: len(self.table)])
+
+    def adopt_states(self, pending: PendingStates, states: np.ndarray) -> None:
+        """Cache states computed from ``pending``, each only if nothing it came from changed meanwhile
+        (the user's history, the model, the item vectors)."""
+        with self._lock:
+            if pending.epoch != self._states_epoch:
+                return
+            for (user, rows), state in zip(pending.users, states, strict=True):
+                if self._rows_cache.get(user) is rows:  # no event of theirs since: the same history
+                    self._user_cache[user] = state
 
     def _apply_to_state(self, ops: list[Op], seq: int) -> None:
         for kind, payload in ops:
@@ -338,6 +367,7 @@ class Engine(ModelServing):
         self._upsert_vectors(items)
         if updated:
             self._user_cache.clear()  # a history item's vector may have changed
+            self._states_epoch += 1
 
     def _upsert_vectors(self, items: list[Item]) -> None:
         if not items:
@@ -383,7 +413,7 @@ class Engine(ModelServing):
         if cached is None:
             n = len(self.table)
             vectors = torch.from_numpy(self.table.vectors[:n])  # shares memory: no copy
-            with torch.no_grad():
+            with torch.inference_mode():
                 cached = self.model.model.user_vectors(torch.from_numpy(history_rows[None, :]), vectors)[0].numpy()
             self._user_cache[user_id] = cached
         return cached

@@ -36,6 +36,7 @@ class ModelServing:
     _models_lock: threading.Lock  # publish / activate / rollback: the registry and the serving model agree
     _user_cache: dict[str, np.ndarray]
     _rows_cache: dict[str, np.ndarray]
+    _states_epoch: int
 
     def publish(self, model: TransformerRecommender, metadata: ModelVersion) -> ModelVersion:
         """Store ``model`` as a new version and serve it (see ``swap_model``); its parent is the version serving now."""
@@ -91,6 +92,7 @@ class ModelServing:
             self.model, self.model_version = model, version
             self._user_cache.clear()
             self._rows_cache.clear()  # a model with another max_len keeps more or less history
+            self._states_epoch += 1
             self.swap_seconds.append(time.perf_counter() - tick)
 
     def item_text_vectors(self, item_ids: Sequence[str]) -> np.ndarray:

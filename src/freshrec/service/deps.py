@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from freshrec.data.records import Event
 from freshrec.engine.engine import Engine
 from freshrec.service.batching import MicroBatcher
 from freshrec.service.errors import ApiError
@@ -38,8 +39,16 @@ class Runtime:
     draining: bool = False  # shutting down: not ready for new traffic, still finishing what came in
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run an engine method in the engine thread."""
+        """Run an engine method in the engine worker (the executor while it is not running)."""
+        if self.batcher is not None:
+            return await self.batcher.call(function, *args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    async def ingest(self, events: Sequence[Event]) -> int:
+        """``Engine.ingest_many`` in the engine worker (see ``MicroBatcher.ingest``)."""
+        if self.batcher is not None:
+            return await self.batcher.ingest(events)
+        return await self.call(self.engine.ingest_many, events)
 
 
 async def runtime(request: Request) -> Runtime:

@@ -56,7 +56,7 @@ async def _ingest(service: Service, events: Sequence[EventIn], prefix: str | Non
         detail = f"{len(problems)} of {len(events)} events refused; nothing was applied"
         raise ApiError(422 if malformed else 409, detail, problems)
     try:
-        seq = await service.call(service.engine.ingest_many, records)
+        seq = await service.ingest(records)
     except RecordError as error:  # the engine re-checks under its lock (an item may have gone meanwhile)
         field = error.field if prefix is not None else error.field.split(".", 1)[-1]
         problem = FieldProblem(field=field, problem=error.reason)
