@@ -155,3 +155,19 @@ def test_prepared_states_are_kept_only_if_nothing_changed_meanwhile(trained: Tra
     engine.prepare_users(["u"])
     assert "u" in engine._user_cache
     engine.close()
+
+
+def test_trend_accumulators_beyond_float32_range(trained: Trained, tmp_path: Path) -> None:
+    """Accumulators grow as 2^(t / half-life) between rebases, far past float32's range: the batch must
+    scale them down before narrowing them (it once turned every score into NaN here)."""
+    engine = Engine(trained.model, trained.encoder, tmp_path / "engine", EngineConfig(trend_half_life=60.0))
+    engine.add_items(list(trained.dataset.items.values()))
+    items = trained.cluster_items(1)
+    engine.ingest(Event("a", item_id=items[0], timestamp=0.0))
+    engine.ingest(Event("a", item_id=items[1], timestamp=60.0 * 300))  # 2^300 times the first one's weight
+    assert engine.table.trend.max() > 1e38
+    requests = [RecommendRequest("a", 5), RecommendRequest("cold", 5)]
+    _, got = engine.recommend_batch(requests)
+    _same(got, [engine.recommend(r.user_id, r.k) for r in requests])
+    assert all(len(answer) == 5 for answer in got)
+    engine.close()
