@@ -8,7 +8,7 @@ both share the machine's cores, as a co-located client would. Each virtual clien
 after it posts an event for a user its next request is that user's recommendations, and the answer
 must reflect the event (its ``seq`` is at least the event's): the time from the event's 2xx to that
 answer is the freshness sample. Every recommendation answer is checked against the latest
-acknowledged event of its user.
+acknowledged event of its user, and must hold the k = 10 items asked for.
 
 Set-up as in bench_engine.py: random model weights (latency does not depend on them), catalog text
 vectors from the hashing encoder (384 dims). Usage::
@@ -112,6 +112,7 @@ class Tally:
     events: list[float] = field(default_factory=list)
     freshness: list[float] = field(default_factory=list)
     stale: int = 0  # answers that did not reflect their user's latest acknowledged event
+    short: int = 0  # answers with fewer than the k=10 items asked for (the catalog always has more)
     errors: int = 0
 
 
@@ -160,9 +161,11 @@ async def client(port: int, worker: int, users: int, items: int, until: float, w
             tally.errors += 1
             follow = None
             continue
-        seq = json.loads(answer)["seq"]
-        if seq < latest.get(user, 0):
+        parsed = json.loads(answer)
+        if parsed["seq"] < latest.get(user, 0):
             tally.stale += 1
+        if len(parsed["items"]) != 10:
+            tally.short += 1
         if tick >= warm:
             tally.recommend.append(done - tick)
             if follow is not None:
@@ -187,6 +190,7 @@ async def load(port: int, concurrency: int, seconds: float, users: int, items: i
         "requests_per_second": (len(tally.recommend) + len(tally.events)) / seconds,
         "event_share": len(tally.events) / max(1, len(tally.recommend) + len(tally.events)),
         "stale_answers": tally.stale,
+        "short_answers": tally.short,
         "errors": tally.errors,
     }
 
