@@ -1,5 +1,6 @@
-"""The fast path for recommendations answers exactly as the FastAPI route does, and leaves every request it
-cannot fully check (bad values, no or wrong key) to the route, so refusals keep their usual bodies."""
+"""The fast path for recommendations and single events answers exactly as the FastAPI routes do, and leaves
+every request it cannot fully check (bad values, no or wrong key, a refused event) to the routes, so
+refusals keep their usual bodies and nothing refused is applied."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from freshrec.engine.engine import RecommendRequest
 from freshrec.service.app import create_app
 from freshrec.service.fastpath import parse_request
-from freshrec.service.routes import users
+from freshrec.service.routes import events, users
 from freshrec.service.server import open_engine
 
 from .conftest import READ, WRITE, Model, settings_for
@@ -93,3 +94,56 @@ def test_both_ways_answer_byte_for_byte_alike(
 
     monkeypatch.setattr(users, "recommendations_body", route_used)  # the route's, not the fast path's
     assert fast.get("/v1/users/ann/recommendations?k=2", headers={"X-API-Key": READ}).status_code == 200
+
+
+def test_events_both_ways_alike_and_refused_ones_leave_no_trace(
+    clients: tuple[TestClient, TestClient], model: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = clients
+    item = model.clusters[1][0]
+    json_type = {"Content-Type": "application/json"}
+    bodies = [
+        {"user_id": "eve", "item_id": item, "kind": "click", "timestamp": 1.7e9},
+        {"user_id": "eve", "kind": "search", "query": "lamps", "timestamp": 1.7e9 + 1},
+        {"user_id": "eve", "item_id": "no-such-item", "kind": "click"},  # 409
+        {"user_id": "eve", "item_id": item, "kind": "teleport"},  # 422
+        {"user_id": "eve", "item_id": item, "kind": "click", "surprise": 1},  # 422: unknown field
+        {"user_id": " ", "item_id": item, "kind": "view"},  # 422
+    ]
+    raw = [
+        b"{not json",
+        b"[]",
+        b'{"user_id": "eve", "item_id": "' + item.encode() + b'", "kind": "view", "timestamp": 5}',
+    ]
+    for headers in ({"X-API-Key": WRITE}, {"X-API-Key": READ}, {}):
+        for body in bodies:
+            a, b = (
+                fast.post("/v1/events", headers=headers, json=body),
+                slow.post("/v1/events", headers=headers, json=body),
+            )
+            assert (a.status_code, a.content) == (b.status_code, b.content), (body, headers)
+        for content in raw:
+            a = fast.post("/v1/events", headers={**headers, **json_type}, content=content)
+            b = slow.post("/v1/events", headers={**headers, **json_type}, content=content)
+            assert (a.status_code, a.content) == (b.status_code, b.content), (content, headers)
+    text = {"X-API-Key": WRITE, "Content-Type": "text/plain"}
+    a, b = fast.post("/v1/events", headers=text, content=raw[2]), slow.post("/v1/events", headers=text, content=raw[2])
+    assert (a.status_code, a.content) == (b.status_code, b.content)
+    huge = {"X-API-Key": WRITE, **json_type}
+    content = b'{"user_id": "' + b"x" * 2_000_000 + b'"}'  # over the 1 MiB body limit
+    a, b = (
+        fast.post("/v1/events", headers=huge, content=content),
+        slow.post("/v1/events", headers=huge, content=content),
+    )
+    assert (a.status_code, a.content) == (b.status_code, b.content) and a.status_code == 413
+    # the same events in the same order on both: the same log, so the same recommendations
+    a = fast.get("/v1/users/eve/recommendations", headers={"X-API-Key": READ})
+    b = slow.get("/v1/users/eve/recommendations", headers={"X-API-Key": READ})
+    assert a.json() == b.json() and a.json()["seq"] > 0
+
+    def route_used(*args: object) -> None:
+        raise AssertionError("answered by the FastAPI route")
+
+    monkeypatch.setattr(events, "ingest_events", route_used)  # the route's, not the fast path's
+    assert fast.post("/v1/events", headers={"X-API-Key": WRITE}, json=bodies[0]).status_code == 200
+    assert 'route="/v1/events",status="200"' in fast.get("/metrics").text

@@ -15,8 +15,7 @@ from freshrec.engine.engine import Engine
 from freshrec.service.batching import MicroBatcher
 from freshrec.service.deps import Runtime
 from freshrec.service.errors import BodyLimit, install_handlers
-from freshrec.service.fastpath import ROUTE as FAST_ROUTE
-from freshrec.service.fastpath import FastRecommendations
+from freshrec.service.fastpath import FastPath
 from freshrec.service.metrics import Metrics, RequestTimer
 from freshrec.service.routes import events, health, items, models, users
 from freshrec.service.security import KeyRing
@@ -68,8 +67,8 @@ def create_app(settings: ServiceSettings, engine: Engine) -> FastAPI:
     app.state.runtime = service
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.fast_path:  # inside the timer, so that its requests are timed like the others
-        route = next(r for r in users.router.routes if getattr(r, "path", None) == FAST_ROUTE)
-        app.add_middleware(FastRecommendations, runtime=service, route=route)
+        routes = {getattr(r, "path", ""): r for r in (*users.router.routes, *events.router.routes)}
+        app.add_middleware(FastPath, runtime=service, routes=routes)
     app.add_middleware(RequestTimer, metrics=metrics)
     return app
 

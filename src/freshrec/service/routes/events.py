@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from freshrec.data.errors import RecordError
 from freshrec.data.records import Event
-from freshrec.service.deps import Service, Writer, refusals
+from freshrec.service.deps import Runtime, Service, Writer, refusals
 from freshrec.service.errors import ApiError
 from freshrec.service.schemas import Accepted, EventBatch, EventIn, FieldProblem, ItemEvent
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 @router.post("/events", response_model=Accepted, responses=refusals(401, 403, 409, 413, 422))
 async def post_event(event: EventIn, _: Writer, service: Service) -> Accepted:
     """Send one event (view, click, cart, purchase, rating, search with query text, impression)."""
-    return await _ingest(service, [event], prefix=None)
+    return await ingest_events(service, [event], prefix=None)
 
 
 @router.post("/events/batch", response_model=Accepted, responses=refusals(401, 403, 409, 413, 422))
@@ -29,10 +29,12 @@ async def post_events(batch: EventBatch, _: Writer, service: Service) -> Accepte
     if len(batch.events) > limit:
         problem = FieldProblem(field="events", problem=f"{len(batch.events)} events; at most {limit} per request")
         raise ApiError(413, "batch too large; nothing was applied", [problem])
-    return await _ingest(service, batch.events, prefix="events")
+    return await ingest_events(service, batch.events, prefix="events")
 
 
-async def _ingest(service: Service, events: Sequence[EventIn], prefix: str | None) -> Accepted:
+async def ingest_events(service: Runtime, events: Sequence[EventIn], prefix: str | None) -> Accepted:
+    """Validate, check against the catalog and ingest: accepted whole, or refused whole with an ``ApiError``
+    naming every refused entry (nothing applied). The fast path (``service/fastpath.py``) calls it too."""
     arrived = time.perf_counter()
     received_at = time.time()
 
