@@ -17,7 +17,6 @@ import torch
 from freshrec.data.errors import RecordError
 from freshrec.data.fetch import cache_dir
 from freshrec.data.records import Event, EventKind, Item
-from freshrec.data.sequences import pad_histories
 from freshrec.engine import privacy
 from freshrec.engine.backends import open_state
 from freshrec.engine.batched import PREFILTER_ITEMS, Wanted, native_bfloat16, rank_batch
@@ -25,16 +24,17 @@ from freshrec.engine.catalog import ItemTable
 from freshrec.engine.log import EventLog, Op
 from freshrec.engine.model_serving import ModelServing
 from freshrec.engine.policy import Signals, mmr, top_rows
-from freshrec.engine.requests import EngineConfig, PendingStates, Recommendation, RecommendRequest
+from freshrec.engine.requests import EngineConfig, Recommendation, RecommendRequest
 from freshrec.engine.retrieval import VectorIndex, ivf_index
 from freshrec.engine.scoring import UserView, candidate_rows, positions, reason, signals
+from freshrec.engine.user_states import UserStates
 from freshrec.engine.versions import ModelRegistry
 from freshrec.models.sequential import TransformerRecommender
 from freshrec.text.cache import CachedEncoder
 from freshrec.text.encoder import TextEncoder, encoder_for
 
 
-class Engine(ModelServing):
+class Engine(ModelServing, UserStates):
     """ingest / add_items / remove_items change the state (durably, in the log first);
     recommend / similar_items read it. All methods are thread-safe."""
 
@@ -293,46 +293,6 @@ class Engine(ModelServing):
                 unknown.append(str(item))
         return unknown
 
-    def _encode_users(self, user_ids: Sequence[str]) -> None:
-        """Fill the user cache for every uncached user with history, in one batched forward pass."""
-        missing = [u for u in dict.fromkeys(user_ids) if u not in self._user_cache]
-        histories = [self._history_rows(u) for u in missing]
-        todo = [(u, h) for u, h in zip(missing, histories, strict=True) if len(h)]
-        if todo:
-            padded = pad_histories([h for _, h in todo], max(len(h) for _, h in todo))
-            vectors = torch.from_numpy(self.table.vectors[: len(self.table)])
-            with torch.inference_mode():
-                states = self.model.model.user_vectors(torch.from_numpy(padded), vectors).numpy()
-            self._user_cache.update({u: states[i] for i, (u, _) in enumerate(todo)})
-
-    def prepare_users(self, user_ids: Sequence[str]) -> None:
-        """Compute and cache these users' states now, the forward pass outside the engine lock.
-
-        A server does this on the write path, right after their events, beside the requests being
-        answered: their next recommendations then need no forward pass."""
-        pending = self.pending_states(user_ids)
-        if pending is not None:
-            self.adopt_states(pending, pending.compute())
-
-    def pending_states(self, user_ids: Sequence[str]) -> PendingStates | None:
-        """What computing these users' states needs (None: nothing to compute), taken under the lock."""
-        with self._lock:
-            todo = [(u, self._history_rows(u)) for u in dict.fromkeys(user_ids) if u not in self._user_cache]
-            todo = [(u, rows) for u, rows in todo if len(rows)]
-            if not todo:
-                return None
-            return PendingStates(todo, self._states_epoch, self.model.model, self.table.vectors[: len(self.table)])
-
-    def adopt_states(self, pending: PendingStates, states: np.ndarray) -> None:
-        """Cache states computed from ``pending``, each only if nothing it came from changed meanwhile
-        (the user's history, the model, the item vectors)."""
-        with self._lock:
-            if pending.epoch != self._states_epoch:
-                return
-            for (user, rows), state in zip(pending.users, states, strict=True):
-                if self._rows_cache.get(user) is rows:  # no event of theirs since: the same history
-                    self._user_cache[user] = state
-
     def _apply_to_state(self, ops: list[Op], seq: int) -> None:
         for kind, payload in ops:
             if kind == "event":
@@ -407,37 +367,6 @@ class Engine(ModelServing):
         self._since_snapshot += ops
         if self.config.snapshot_every and self._since_snapshot >= self.config.snapshot_every:
             self.snapshot()
-
-    def _user_vector(self, user_id: str, history_rows: np.ndarray) -> np.ndarray:
-        cached = self._user_cache.get(user_id)
-        if cached is None:
-            n = len(self.table)
-            vectors = torch.from_numpy(self.table.vectors[:n])  # shares memory: no copy
-            with torch.inference_mode():
-                cached = self.model.model.user_vectors(torch.from_numpy(history_rows[None, :]), vectors)[0].numpy()
-            self._user_cache[user_id] = cached
-        return cached
-
-    def _history_rows(self, user_id: str) -> np.ndarray:
-        rows = self._rows_cache.get(user_id)
-        if rows is None:
-            rows = self.table.rows(self.state.history(user_id)[-self.model.model.config.max_len :])
-            self._rows_cache[user_id] = rows
-        return rows
-
-    def _user_view(self, user_id: str) -> UserView:
-        history_rows = self._history_rows(user_id)
-        view = UserView(history_rows, self._user_vector(user_id, history_rows) if len(history_rows) else None)
-        intent = self.state.search_intent(user_id)
-        if intent is not None and self.encoder is not None and self.table.text.shape[1]:
-            if user_id not in self._query_cache:
-                self._query_cache[user_id] = self.encoder.encode([intent.query])[0]
-            policy = self.config.policy
-            view.query, view.query_vector = intent.query, self._query_cache[user_id]
-            view.query_weight = policy.query_weight * 0.5 ** (intent.events_since / policy.query_fade_events)
-        shown = self.state.unengaged_impressions(user_id)
-        view.impressions = {int(self.table.row_of[i]): times for i, times in shown.items()}
-        return view
 
     def _prefilter(self, size: int) -> bool:
         if self.config.prefilter is None:

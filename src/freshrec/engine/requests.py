@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import torch
-
-from freshrec.data.sequences import pad_histories
 from freshrec.engine.policy import PolicyConfig
-from freshrec.models.transformer import SequenceRecommender
 
 
 @dataclass(frozen=True)
@@ -45,20 +40,3 @@ class EngineConfig:
     # torch threads for per-request forward passes: these are tiny, and a 2-thread pool stalls for
     # ~100 ms now and then waking up (measured: p99 106 ms with 2 threads, 7 ms with 1). None: leave as is
     inference_threads: int | None = 1
-
-
-@dataclass(frozen=True)
-class PendingStates:
-    """Users whose transformer states are to be computed off the engine lock (``Engine.pending_states``):
-    everything the forward pass reads, as it was when taken."""
-
-    users: list[tuple[str, np.ndarray]]  # (user, rows of their newest history)
-    epoch: int  # the engine's state epoch then: a later one means item vectors changed
-    model: SequenceRecommender
-    vectors: np.ndarray  # (N, H) item vectors then
-
-    def compute(self) -> np.ndarray:
-        """(len(users), H) states; needs no lock."""
-        padded = pad_histories([rows for _, rows in self.users], max(len(rows) for _, rows in self.users))
-        with torch.inference_mode():
-            return self.model.user_vectors(torch.from_numpy(padded), torch.from_numpy(self.vectors)).numpy()

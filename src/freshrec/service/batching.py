@@ -30,7 +30,7 @@ import numpy as np
 
 from freshrec.data.records import Event
 from freshrec.engine.engine import Engine, Recommendation, RecommendRequest
-from freshrec.engine.requests import PendingStates
+from freshrec.engine.user_states import PendingStates
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
