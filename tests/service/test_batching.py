@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from freshrec.data.records import Event
 from freshrec.engine.engine import Recommendation, RecommendRequest
 from freshrec.service.batching import MicroBatcher
 
@@ -118,3 +119,27 @@ def test_calls_run_before_the_reads_queued_with_them() -> None:
 
     asyncio.run(main())
     assert order == ["call after 0 batches", "after stop"] and engine.batches == [["r0", "r1", "r2"]]
+
+
+class BrokenStatesEngine(SlowEngine):
+    """Ingests fine, but taking users' histories afterwards fails (a bug elsewhere, simulated)."""
+
+    def ingest_many(self, events: Sequence[object]) -> int:
+        return 3
+
+    def pending_states(self, users: Sequence[str]) -> None:
+        raise RuntimeError("broken")
+
+
+def test_an_ingested_write_is_answered_even_if_what_follows_it_fails() -> None:
+    engine = BrokenStatesEngine()
+
+    async def main() -> tuple[int, object]:
+        batcher = _batcher(engine)
+        batcher.start()
+        seq = await batcher.ingest([Event("u", item_id="i", timestamp=1.0)])
+        answer = await batcher.recommend(RecommendRequest("u"))
+        await batcher.stop()
+        return seq, answer
+
+    assert asyncio.run(main()) == (3, (7, [Recommendation("for-u", 1.0, "test")]))

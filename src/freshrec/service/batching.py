@@ -78,11 +78,12 @@ class MicroBatcher:
         self._queue: queue.SimpleQueue[_Read | _Write | _Call | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         # users' new states after their events, computed beside the worker and adopted by it
-        self._prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="freshrec-prepare")
+        self._prepare: ThreadPoolExecutor | None = None
         self._prepared: queue.SimpleQueue[tuple[PendingStates, np.ndarray]] = queue.SimpleQueue()
 
     def start(self) -> None:
         if self._thread is None:
+            self._prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="freshrec-prepare")
             self._thread = threading.Thread(target=self._run, name="freshrec-engine-worker", daemon=True)
             self._thread.start()
 
@@ -90,9 +91,11 @@ class MicroBatcher:
         """Stop after running everything already queued (graceful shutdown)."""
         if self._thread is not None:
             self._queue.put(None)
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-            await asyncio.get_running_loop().run_in_executor(None, self._prepare.shutdown)
-            self._thread = None
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._thread.join)
+            if self._prepare is not None:
+                await loop.run_in_executor(None, self._prepare.shutdown)  # its answers still go out
+            self._thread = self._prepare = None
 
     async def recommend(self, request: RecommendRequest) -> Answer:
         if self._thread is None:
@@ -139,7 +142,11 @@ class MicroBatcher:
                     stopping = True
                     break
                 jobs.append(job)
-            self._round(jobs)
+            try:
+                self._round(jobs)
+            except Exception as error:  # a bug, not a bad request: fail this round's requests, keep serving
+                log.exception("the engine worker's round failed")
+                _hand_back([(job.future, error) for job in jobs])  # (those already answered keep their answer)
 
     def _round(self, jobs: list[_Read | _Write | _Call]) -> None:
         """Writes and calls first (their answers go out at once), then the reads, batched."""
@@ -170,8 +177,12 @@ class MicroBatcher:
         except Exception as error:
             return [(job.future, error)]
         users = list(dict.fromkeys(event.user_id for event in job.events))
-        pending = self.engine.pending_states(users) if len(users) <= PREPARE_USERS else None
-        if pending is None:
+        try:
+            pending = self.engine.pending_states(users) if len(users) <= PREPARE_USERS else None
+        except Exception:  # the events are in: answer them; the next recommendation computes the states
+            log.exception("taking users' histories after their events failed")
+            pending = None
+        if pending is None or self._prepare is None:
             return [(job.future, seq)]
         self._prepare.submit(self._compute, pending, job.future, seq)
         return []
