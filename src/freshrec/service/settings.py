@@ -66,7 +66,8 @@ class ServiceSettings(BaseSettings):
     )
     fast_path: bool = Field(
         True,
-        description="answer valid recommendation requests below the framework (same answers; off: all through FastAPI)",
+        description="answer valid recommendation requests and single events below the framework (same answers; "
+        "off: all through FastAPI)",
     )
     graceful_timeout_s: int = Field(10, ge=1, description="on SIGTERM: time left to in-flight requests")
     online_training: bool = Field(
