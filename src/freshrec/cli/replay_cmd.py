@@ -57,10 +57,9 @@ def _strategies(_ctx: click.Context, _param: click.Parameter, value: str) -> tup
 )
 @click.option(
     "--trend-half-life",
-    default=7 * 86400.0,
-    show_default=True,
     type=click.FloatRange(min=1),
-    help="Trending half-life in stream seconds (for 'online+trend').",
+    help="Trending half-life in stream seconds (for 'online+trend'; default: chosen by a validation replay "
+    "of the last 10% before the cut-off).",
 )
 @click.option(
     "--max-lag",
@@ -94,7 +93,7 @@ def replay(
     k: int,
     retrain_every: int,
     update_every: int,
-    trend_half_life: float,
+    trend_half_life: float | None,
     max_lag: int,
     checkpoint: Path | None,
     encoder: str,

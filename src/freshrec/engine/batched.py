@@ -240,9 +240,11 @@ def _explained(
 ) -> Ranked:
     """The policy's terms at the chosen rows (what the reasons are drawn from)."""
     user = want.user
-    model = terms.cold[rows] if terms.cold is not None and user.state is None else np.zeros(len(rows))
     if user.state is not None:
         model = table.vectors[rows] @ terms.scaled[j] + terms.offset[j]
+    else:  # ``_terms`` made the cold-start term, since this user has no history
+        assert terms.cold is not None
+        model = terms.cold[rows]
     query = terms.queries[j]
     penalty = np.array([policy.impression_penalty * user.impressions.get(int(r), 0) for r in rows])
     return Ranked(

@@ -72,9 +72,9 @@ def parse_request(path: str, query_string: bytes) -> RecommendRequest | None:
         if word not in _TRUE | _FALSE:
             return None
         exclude_seen = word in _TRUE
-    try:
-        categories = _CATEGORIES.validate_python(params.get("category", []))
-        exclude = _EXCLUDE.validate_python(params.get("exclude", []))
+    try:  # (the common request has neither: no validation then)
+        categories = _CATEGORIES.validate_python(params["category"]) if "category" in params else []
+        exclude = _EXCLUDE.validate_python(params["exclude"]) if "exclude" in params else []
     except ValidationError:
         return None
     return RecommendRequest(user_id, k, exclude_seen, tuple(categories) or None, tuple(exclude))
