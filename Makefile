@@ -2,31 +2,40 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CODE := simulators envs agents experiments tests
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint typecheck setup clean
+.PHONY: demo test lint typecheck pytest setup bench clean
 
-$(BIN)/freshrec: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Strict editable mode links each module into build/ so mypy finds freshrec.* through the install;
+# re-run (touch pyproject.toml) after adding modules.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]'
+	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]' --config-settings editable_mode=strict
 	touch $@
 
-setup: $(BIN)/freshrec
+setup: $(STAMP)
 
 demo: setup
-	$(BIN)/freshrec demo --out report
+	$(BIN)/python -m freshrec.experiments.demo --out report
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 typecheck: setup
 	$(BIN)/mypy
 
-test: lint typecheck
-	$(BIN)/pytest src tests
+pytest: setup
+	$(BIN)/pytest tests
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m freshrec.experiments.bench_env
 
 clean:
-	rm -rf $(VENV) report .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build report .mypy_cache .pytest_cache .ruff_cache

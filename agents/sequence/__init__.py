@@ -1,0 +1,1 @@
+"""Sequence recommenders (text-aware transformer, most-popular), their training and leave-one-out evaluation."""

@@ -1,0 +1,18 @@
+"""freshrec's Gymnasium face: ``import freshrec.envs`` registers the ids.
+
+>>> import gymnasium, freshrec.envs
+>>> env = gymnasium.make("freshrec/DriftingUsers-v0", encoder="hashing:64")
+>>> obs, info = env.reset(seed=0)
+>>> venv = gymnasium.make_vec("freshrec/Stationary-v0", num_envs=4, encoder="hashing:64")
+>>> type(venv).__name__
+'FreshRecVectorEnv'
+"""
+
+from freshrec.envs.env import FreshRecEnv
+from freshrec.envs.registration import ENV_IDS, MAX_EPISODE_STEPS, register_envs
+from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.envs.vector import FreshRecVectorEnv
+
+register_envs()
+
+__all__ = ["ENV_IDS", "MAX_EPISODE_STEPS", "FreshRecEnv", "FreshRecSB3VecEnv", "FreshRecVectorEnv", "register_envs"]

@@ -1,0 +1,111 @@
+"""What the single and the vector env share: action checks, the info dict, building the world and features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from freshrec.envs.features import text_features
+from freshrec.simulators.config import ConfigError, WorldConfig
+from freshrec.simulators.state import StepResult, WorldState
+from freshrec.simulators.world import World
+
+# Keys of ``info`` that describe the session's step (a leading N axis in the vector env).
+SESSION_KEYS = (
+    "time", "user_id", "session_id", "session_step", "slate_item_ids", "slate_topics", "slate_age",
+    "slate_click_prob", "slate_relevance", "slate_relevant", "ideal_relevance", "num_relevant",
+    "clicked_position", "clicked_item_id", "engagement", "repeated_positions", "shifted",
+)  # fmt: skip
+
+
+def make_world(
+    regime: str, config: WorldConfig | None, num_sessions: int, encoder: str, text_dim: int
+) -> tuple[World, np.ndarray]:
+    """The world of a regime (or an explicit config) and the public text features of its text bank."""
+    if config is not None and not isinstance(config, WorldConfig):
+        raise ConfigError(f"config = {config!r}: must be a WorldConfig")
+    world = World(config if config is not None else WorldConfig.regime(regime), num_sessions=num_sessions)
+    return world, text_features(world.bank, encoder, text_dim)
+
+
+def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> np.ndarray:
+    """(B, K) int64 slate positions, or a ValueError naming the bad position and the allowed range."""
+    a = np.asarray(actions)
+    if a.shape != (sessions, slate) and not (sessions == 1 and a.shape == (slate,)):
+        want = f"({slate},)" if sessions == 1 else f"({sessions}, {slate})"
+        raise ValueError(f"action shape {a.shape}: must be {want}, slate positions into the {candidates} candidates")
+    if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or not np.all(np.isfinite(a)) or not np.all(a == np.round(a))):
+        raise ValueError(f"action {a.tolist()}: positions must be integers in [0, {candidates - 1}]")
+    a = a.astype(np.int64).reshape(sessions, slate)
+    bad = (a < 0) | (a >= candidates)
+    if bad.any():
+        row, pos = (int(v) for v in np.argwhere(bad)[0])
+        where = f"session {row}, " if sessions > 1 else ""
+        raise ValueError(
+            f"action {where}slate position {pos} = {a[row, pos]}: must be in [0, {candidates - 1}] "
+            f"(an index into the {candidates} candidates)"
+        )
+    return a
+
+
+def step_info(state: WorldState, result: StepResult, positions: np.ndarray, session_step: np.ndarray) -> dict[str, Any]:
+    """Ground truth of a step for metrics and tests; per-session arrays have a leading (B,) axis."""
+    st = state.sessions
+    b, k = positions.shape
+    rows = np.arange(b)
+    rel = result.relevance  # (B, M)
+    slate_rel = np.where(result.item_ids >= 0, rel[rows[:, None], positions], 0.0).astype(np.float32)
+    ideal = -np.sort(-rel, axis=1)[:, :k]
+    clicked = result.clicked
+    return {
+        "time": np.full(b, result.time, np.int64),
+        "user_id": st.user.copy(),
+        "session_id": st.session_id.copy(),
+        "session_step": session_step,
+        "slate_item_ids": result.item_ids,
+        "slate_topics": result.topics,
+        "slate_age": result.ages,
+        "slate_click_prob": result.click_prob,
+        "slate_relevance": slate_rel,
+        "slate_relevant": slate_rel >= 0.5,
+        "ideal_relevance": ideal,
+        "num_relevant": (rel >= 0.5).sum(axis=1),
+        "clicked_position": clicked,
+        "clicked_item_id": np.where(clicked >= 0, result.item_ids[rows, np.maximum(clicked, 0)], -1),
+        "engagement": result.engagement,
+        "repeated_positions": result.repeated,
+        "shifted": result.shifted,
+        "world_time": np.int64(state.time),
+        "world_arrived_item_ids": result.arrived,
+        "world_retired_item_ids": result.retired,
+        "world_shift_user_ids": result.shift_users,
+        "world_shift_topics": result.shift_topics,
+        "world_shift_before": result.shift_before,
+        "world_shift_after": result.shift_after,
+    }
+
+
+def reset_info(state: WorldState, idx: np.ndarray | None = None) -> dict[str, Any]:
+    """What a reset tells: who is served, and the live catalog (for freshness and coverage metrics)."""
+    st, cat = state.sessions, state.catalog
+    sel = slice(None) if idx is None else idx
+    return {
+        "user_id": st.user[sel].copy(),
+        "session_id": st.session_id[sel].copy(),
+        "world_time": np.int64(state.time),
+        "world_live_item_ids": cat.item_id[cat.live],
+        "world_live_item_arrival": cat.arrival[cat.live],
+    }
+
+
+def squeeze(info: dict[str, Any]) -> dict[str, Any]:
+    """The single env's view of a one-session info: per-session arrays lose their leading axis."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if key.startswith("world_"):
+            out[key] = value
+        else:
+            v = value[0]
+            out[key] = v.item() if np.ndim(v) == 0 else v
+    return out

@@ -1,0 +1,141 @@
+"""``FreshRecEnv``: one recommendation session at a time in a persistent, drifting world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from freshrec.envs.core import check_actions, make_world, reset_info, squeeze, step_info
+from freshrec.envs.observation import observation_space, observe
+from freshrec.simulators.config import WorldConfig
+from freshrec.simulators.state import WorldState
+
+
+class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
+    """Recommend slates to simulated users whose interests drift, from a catalog whose items arrive and age.
+
+    ## Description
+    A persistent population of users (10,000 by default) meets a catalog of 1,000 item slots. Each
+    episode is one *session* of one user: every step the platform offers M = 32 candidate items
+    (the 6 newest arrivals, the 6 trending items and 20 drawn uniformly from the other live items),
+    the agent picks a slate of K = 5 of them, and the user clicks at most one (multinomial logit
+    with a no-click option). Users' hidden interests drift gradually (a mean-reverting random
+    walk), shift abruptly (a hazard per tick, logged as ground truth) and follow what they consume;
+    they get bored of a topic they keep consuming, lose patience with unanswered slates, leave, and
+    come back later (sooner after a good session) with their state carried on and drifted for the
+    time away (closed form). New items arrive (one per tick on average) and replace the oldest;
+    users like newness (a bonus that halves every 100 ticks). One step is one tick of the world's
+    clock. ``reset()`` without a seed continues the same world with the next returning user;
+    ``reset(seed=...)`` builds a new world. The same batched transition serves ``FreshRecVectorEnv``.
+
+    ## Action Space
+    ``MultiDiscrete([M] * K)``: K positions into the M candidates, slate order = position order.
+    A position that repeats an earlier one in the slate is shown as an **empty slot** (the user
+    cannot click it; ``info["repeated_positions"]`` flags it). A position outside [0, M) raises
+    ``ValueError`` naming the slate position, its value and the allowed range.
+
+    ## Observation Space
+    A flat ``Dict`` (public signals only; F = text_dim + 3 = 19 by default):
+
+    | key | shape | dtype | meaning |
+    |---|---|---|---|
+    | candidate_features | (M * F,) | float32 | M tokens of F, row-major (``reshape(M, F)``): text projection (P), log1p age, log1p clicks, log1p impressions |
+    | candidate_ids | (M,) | int64 | global item ids (never reused) |
+    | candidate_topics | (M,) | int64 | item category |
+    | candidate_mask | (M,) | int8 | 1 = a live item (0 only when the catalog is short) |
+    | history_features | (H * F,) | float32 | user's last H clicks, newest first: text, log1p age at click, engagement, log1p ticks since |
+    | history_ids / history_topics | (H,) | int64 | -1 = padding |
+    | history_mask | (H,) | int8 | 1 = a real click |
+    | skipped_features | (Q * F,) | float32 | the last two slates' items not clicked: text, log1p age when shown, 0, 0 |
+    | skipped_ids / skipped_topics | (Q,) | int64 | -1 = padding, clicked or empty |
+    | skipped_mask | (Q,) | int8 | |
+    | user_id | (1,) | int64 | the user (ids for id-based agents) |
+    | context | (4,) | float32 | step in session, clicks in session, log1p earlier sessions, log1p ticks away |
+
+    Defaults: M = 32 (enough for a ranker to matter, small enough for a Transformer over every
+    candidate), K = 5 (a phone screen), H = 16, Q = 10 (two slates), P = 16 (PCA of the 384-d MiniLM
+    embedding keeps the topic and style structure of the synthetic titles).
+
+    ## Rewards
+    1 for a click, 0 otherwise (``reward="click"``, the default), or the clicked item's engagement
+    in (0, 1) (``config.choice.reward="engagement"``).
+
+    ## Starting State
+    ``reset(seed=s)``: topic centres, 10,000 users (long-term interest near one topic) and a full
+    catalog of 1,000 items with staggered ages are drawn from ``s``; the user who wants to return
+    soonest starts the first session. Later resets serve the next returning user.
+
+    ## Episode End
+    ``terminated``: the user leaves (patience exhausted, or the 1% per-step leave hazard).
+    ``truncated``: the session reached the registration's ``max_episode_steps`` (100), applied by
+    Gymnasium's ``TimeLimit``.
+
+    ## Info
+    Ground truth for metrics and tests (see ``freshrec.envs.metrics``): the slate's true click
+    probabilities, graded relevance (solo click probability) and relevant flags (>= 0.5), the K best
+    relevances among the candidates, the number of relevant candidates, the click and engagement,
+    item ids, topics and ages of the slate, whether an abrupt shift hit the user since their last
+    step, and world events of the tick (``world_arrived_item_ids``, ``world_retired_item_ids``,
+    ``world_shift_*`` with the before/after long-term interest).
+
+    ## Arguments
+    ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None)``:
+    ``regime`` ("full", "drift", "stationary") is set by the id; ``config`` (a ``WorldConfig``)
+    replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests).
+
+    ## Version History
+    * v0: first release.
+
+    >>> env = FreshRecEnv(regime="full", encoder="hashing:64")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs["candidate_features"].shape, env.action_space
+    ((608,), MultiDiscrete([32 32 32 32 32]))
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([0, 1, 2, 3, 4]))
+    >>> sorted(info)[:3]
+    ['clicked_item_id', 'clicked_position', 'engagement']
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (Gymnasium's convention)
+
+    def __init__(
+        self, regime: str = "full", config: WorldConfig | None = None, encoder: str = "minilm", text_dim: int = 16
+    ) -> None:
+        self.world, self.text = make_world(regime, config, 1, encoder, text_dim)
+        cfg = self.world.config
+        self.config = cfg
+        self.observation_space = observation_space(cfg, text_dim)  # type: ignore[assignment]
+        self.action_space = spaces.MultiDiscrete(np.full(cfg.slate.slate_size, cfg.slate.num_candidates))
+        self.state: WorldState | None = None
+        self._ended = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """A new world when ``seed`` is given (or on the first reset); otherwise the next user's session."""
+        super().reset(seed=seed)
+        if seed is not None or self.state is None:
+            self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
+        else:
+            self.world.restart(self.state, np.ones(1, bool))
+        self._ended = False
+        return self._obs(), squeeze(reset_info(self.state))
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Show the slate ``action`` (K positions into the candidates) and advance the world one tick."""
+        if self.state is None or self._ended:
+            raise RuntimeError("step() before reset() or after the session ended: call reset()")
+        cfg = self.config.slate
+        positions = check_actions(action, 1, cfg.slate_size, cfg.num_candidates)
+        session_step = self.state.sessions.step.copy()
+        result = self.world.step(self.state, positions)
+        info = squeeze(step_info(self.state, result, positions, session_step))
+        terminated = bool(result.terminated[0])
+        self._ended = terminated
+        return self._obs(), float(result.reward[0]), terminated, False, info
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        assert self.state is not None
+        return {k: v[0] for k, v in observe(self.state, self.text).items()}

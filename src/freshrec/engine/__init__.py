@@ -1,1 +1,0 @@
-"""The real-time engine: durable event log, online state, per-event user encoding, retrieval, policy."""

@@ -1,1 +1,0 @@
-"""Time-ordered replay: predict each event before learning from it, to measure what timeliness is worth."""

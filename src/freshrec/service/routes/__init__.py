@@ -1,1 +1,0 @@
-"""One router per resource: events, items, users (recommendations, forgetting), health."""
