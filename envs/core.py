@@ -101,11 +101,4 @@ def reset_info(state: WorldState, idx: np.ndarray | None = None) -> dict[str, An
 
 def squeeze(info: dict[str, Any]) -> dict[str, Any]:
     """The single env's view of a one-session info: per-session arrays lose their leading axis."""
-    out: dict[str, Any] = {}
-    for key, value in info.items():
-        if key.startswith("world_"):
-            out[key] = value
-        else:
-            v = value[0]
-            out[key] = v.item() if np.ndim(v) == 0 else v
-    return out
+    return {key: (value if key.startswith("world_") else value[0]) for key, value in info.items()}

@@ -30,6 +30,11 @@ class Catalog:
     trending: np.ndarray  # (n_trending,) int64 slots of the current trending list
     next_slot: int  # ring pointer: the next arrival takes this slot modulo S (first in, first out)
     next_item_id: int
+    # Cached candidate-generator inputs (None = recompute): the shared head (newest + trending slots),
+    # its validity, and the pool of other live slots.
+    head: np.ndarray | None
+    head_valid: np.ndarray | None
+    pool: np.ndarray | None
 
 
 @dataclass

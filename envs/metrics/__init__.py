@@ -38,7 +38,7 @@ relevance (its click probability if shown alone) is >= 0.5.
 | `return_rate` | share of users with a completed session whose first completed session is followed by another session of theirs |
 | `engagement_per_session` | mean over completed sessions of the summed engagement |
 | `cumulative_engagement` | total engagement recorded |
-| `coverage` | distinct items recommended / distinct items live at some time while recording (live at the start or arrived) |
+| `coverage` | distinct items recommended / distinct items live at some time while recording (live at the start, or arrived by the last recorded tick; a shown item missing from the item table counts too) |
 | `exposure_gini` | Gini coefficient of impression counts over those items, never-shown ones counting 0 (0 = equal exposure, → 1 = all on one item) |
 | `intra_list_diversity` | mean over slates with >= 2 non-empty items of the share of item pairs with different topics |
 | `repeated_share` | share of slate slots that repeated an earlier position (and so were empty) |
