@@ -37,6 +37,12 @@ def _check(obj: Any, name: str, low: float, high: float, integer: bool = False, 
         raise ConfigError(f"{where}: {allowed}")
 
 
+def _check_bool(obj: Any, name: str) -> None:
+    value = getattr(obj, name)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{type(obj).__name__}.{name} = {value!r}: must be True or False")
+
+
 @dataclass(frozen=True)
 class CatalogConfig:
     """The catalog: a fixed number of item slots; new items replace the oldest (first in, first out)."""
@@ -117,6 +123,8 @@ class UserConfig:
     """How much a good session shortens the gap: mean gap = return_gap * exp(-s * (session_ctr - 0.5))."""
 
     def __post_init__(self) -> None:
+        for switch in ("gradual_drift", "abrupt_shifts", "consumption_drift", "boredom"):
+            _check_bool(self, switch)
         _check(self, "users", 1, 100_000_000, integer=True)
         _check(self, "interest_spread", 0.0, 10.0)
         _check(self, "drift_std", 0.0, 10.0)

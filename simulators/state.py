@@ -31,7 +31,7 @@ class Catalog:
     next_slot: int  # ring pointer: the next arrival takes this slot modulo S (first in, first out)
     next_item_id: int
     # Cached candidate-generator inputs (None = recompute): the shared head (newest + trending slots),
-    # its validity, and the pool of other live slots.
+    # its validity, and the pool of live slots.
     head: np.ndarray | None
     head_valid: np.ndarray | None
     pool: np.ndarray | None
@@ -98,6 +98,8 @@ class WorldState:
     arrival_cursor: int
     shift_buffer: dict[str, np.ndarray]  # pre-drawn abrupt shifts (times, users, topics, noise)
     shift_cursor: int
+    sample: np.ndarray  # (B, R) int64 this tick's uniform candidate sample per session slot
+    sample_time: float  # the tick ``sample`` was drawn for
 
 
 @dataclass(frozen=True)

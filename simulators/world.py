@@ -143,6 +143,8 @@ class World:
             arrival_cursor=0,
             shift_buffer={},
             shift_cursor=0,
+            sample=np.zeros((b, 0), np.int64),
+            sample_time=-1.0,
         )
         self._refill_arrivals(state)
         self._refill_shifts(state)
@@ -396,7 +398,7 @@ class World:
         for name in ("clicks", "impressions", "trend", "trend_pending"):
             getattr(cat, name)[slots] = 0.0
         cat.next_slot = int((cat.next_slot + n) % s_)
-        cat.head = None
+        cat.head = cat.pool = None
         cat.next_item_id += n
         return ids, retired
 
@@ -495,34 +497,41 @@ class World:
         """M candidates for sessions ``idx``: the newest arrivals, the trending list, then a uniform sample.
 
         The generator reads public signals only. The newest and trending heads are shared by all
-        sessions at a tick (a slot in both lists appears once; its second copy is masked out); the
-        rest is a per-session sample without replacement of the other live items (fewer live items
-        than places: the remaining places are masked out).
+        sessions at a tick (a slot in both lists appears once; its second copy is masked out). The
+        rest is a per-session uniform sample without replacement of the live items, drawn once per
+        tick for every session slot from the generator's own stream: it depends on the seed and the
+        tick only, so every agent run on a seed gets the same samples (items also in the head are
+        masked out; with fewer live items than places the remaining places are masked out). Only the
+        trending list, a public signal, reflects what the agent did.
         """
         cat, sl, st = state.catalog, self.config.slate, state.sessions
-        s_, n = self.config.catalog.slots, idx.size
-        if cat.head is None:  # the head and the pool change only with arrivals and trending refreshes
+        s_ = self.config.catalog.slots
+        if cat.head is None:  # changes only with arrivals and trending refreshes
             newest = (cat.next_slot - 1 - np.arange(sl.newest)) % s_
             head = np.concatenate([newest, cat.trending])
             head_valid = cat.live[head]
             if sl.trending and sl.newest:
                 head_valid[sl.newest :] &= ~(cat.trending[:, None] == newest).any(axis=1)
-            pool_mask = cat.live.copy()
-            pool_mask[head[head_valid]] = False
-            cat.head, cat.head_valid, cat.pool = head, head_valid, np.flatnonzero(pool_mask)
-        head, head_valid, pool = cat.head, cat.head_valid, cat.pool
-        assert head_valid is not None and pool is not None
+            cat.head, cat.head_valid = head, head_valid
+        head, head_valid = cat.head, cat.head_valid
+        assert head_valid is not None
         r = sl.num_candidates - self._head
         if r > 0:
-            if pool.size <= r:  # not enough live items: offer them all, mask the rest
-                sample = np.broadcast_to(np.resize(pool, r), (n, r)) if pool.size else np.zeros((n, r), np.int64)
-                sample_valid = np.broadcast_to(np.arange(r) < pool.size, (n, r))
-            else:
-                sample = _sample_without_replacement(state.cand, pool.size, n, r)
-                sample = pool[sample]
-                sample_valid = np.ones((n, r), bool)
+            if cat.pool is None:  # changes only with arrivals
+                cat.pool = np.flatnonzero(cat.live)
+            pool = cat.pool
+            if state.sample_time != state.time:  # one draw per tick for all B slots
+                if pool.size <= r:  # not enough live items: offer them all, mask the rest
+                    block = np.broadcast_to(np.resize(pool, r), (self.num_sessions, r)).copy()
+                else:
+                    block = pool[_sample_without_replacement(state.cand, pool.size, self.num_sessions, r)]
+                state.sample, state.sample_time = block, state.time
+            sample = state.sample[idx]  # (n, R) slots
+            valid = ~(sample[:, :, None] == head[head_valid]).any(axis=2)
+            if pool.size <= r:
+                valid &= np.arange(r) < pool.size
             st.candidates[idx, self._head :] = sample
-            st.candidate_valid[idx, self._head :] = sample_valid
+            st.candidate_valid[idx, self._head :] = valid
         st.candidates[idx, : self._head] = head
         st.candidate_valid[idx, : self._head] = head_valid
 
