@@ -30,23 +30,26 @@ def make_world(
 
 
 def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> np.ndarray:
-    """(B, K) int64 slate positions, or a ValueError naming the bad position and the allowed range."""
+    """(B, K) int64 slate positions, or a ValueError naming the bad position, its value and the allowed range."""
     a = np.asarray(actions)
     if a.shape != (sessions, slate) and not (sessions == 1 and a.shape == (slate,)):
         want = f"({slate},)" if sessions == 1 else f"({sessions}, {slate})"
         raise ValueError(f"action shape {a.shape}: must be {want}, slate positions into the {candidates} candidates")
-    if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or not np.all(np.isfinite(a)) or not np.all(a == np.round(a))):
-        raise ValueError(f"action {a.tolist()}: positions must be integers in [0, {candidates - 1}]")
-    a = a.astype(np.int64).reshape(sessions, slate)
-    bad = (a < 0) | (a >= candidates)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"action dtype {a.dtype}: each slate position must be an integer in [0, {candidates - 1}]")
+    a = a.reshape(sessions, slate)
+    with np.errstate(invalid="ignore"):  # checked on the given values, before any cast can wrap them
+        bad = ~(a >= 0) | ~(a < candidates)  # NaN fails both comparisons
+        if a.dtype.kind == "f":
+            bad |= a != np.floor(a)
     if bad.any():
         row, pos = (int(v) for v in np.argwhere(bad)[0])
         where = f"session {row}, " if sessions > 1 else ""
         raise ValueError(
-            f"action {where}slate position {pos} = {a[row, pos]}: must be in [0, {candidates - 1}] "
+            f"action {where}slate position {pos} = {a[row, pos].item()!r}: must be an integer in [0, {candidates - 1}] "
             f"(an index into the {candidates} candidates)"
         )
-    return a
+    return a.astype(np.int64)
 
 
 def step_info(state: WorldState, result: StepResult, positions: np.ndarray, session_step: np.ndarray) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def observation_space(config: WorldConfig, text_dim: int) -> spaces.Dict:
     return spaces.Dict(
         {
             "candidate_features": floats(m),
-            "candidate_ids": ints(0, ID_HIGH, m),
+            "candidate_ids": ints(-1, ID_HIGH, m),
             "candidate_topics": ints(0, t - 1, m),
             "candidate_mask": spaces.MultiBinary(m),
             "history_features": floats(h),
@@ -112,7 +112,7 @@ def observe(state: WorldState, text: np.ndarray, idx: np.ndarray | None = None) 
     context[:, 3] = np.log1p(gap)
     return {
         "candidate_features": cf.reshape(n, -1),
-        "candidate_ids": np.where(cvalid, cat.item_id.take(cand), 0),
+        "candidate_ids": np.where(cvalid, cat.item_id.take(cand), -1),
         "candidate_topics": cat.topic.take(cand),
         "candidate_mask": cvalid.astype(np.int8),
         "history_features": hf.reshape(n, -1),

@@ -54,7 +54,7 @@ class FreshRecSB3VecEnv(VecEnv):
             final = info["final_obs"]
             for row, i in enumerate(np.flatnonzero(info["_final_obs"])):
                 infos[i]["terminal_observation"] = {k: v[row] for k, v in final.items()}
-                infos[i]["TimeLimit.truncated"] = bool(truncated[i])
+                infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
         return obs, reward.astype(np.float32), terminated | truncated, infos
 
     def close(self) -> None:

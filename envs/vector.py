@@ -85,7 +85,8 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         result = self.world.step(state, positions)
         terminated = result.terminated
         if self.max_episode_steps is not None:
-            truncated = (state.sessions.step >= self.max_episode_steps) & ~terminated
+            # As Gymnasium's TimeLimit: at the limit the session is truncated, even if the user also left.
+            truncated = state.sessions.step >= self.max_episode_steps
         else:
             truncated = np.zeros(self.num_envs, bool)
         info = step_info(state, result, positions, session_step)

@@ -4,7 +4,7 @@ Until the learning agents land, the demo shows what the lab measures: every agen
 held-out world seeds (``EVAL_SEEDS``), N concurrent sessions for T ticks each, and the table gives
 the mean and a 95% confidence interval over seeds.
 
-    python -m freshrec.experiments.demo --out report [--ticks 300] [--num-envs 256] [--seeds 3]
+    python -m freshrec.experiments.demo --out report [--ticks 1000] [--num-envs 256] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class DemoConfig:
     """Folder for report.md, results.json and the plots."""
     env_id: str = "freshrec/DriftingUsers-v0"
     """Registered env id (see ``freshrec.envs.ENV_IDS``)."""
-    ticks: int = 300
+    ticks: int = 1000
     """World ticks per run (each tick, every session gets one slate)."""
     num_envs: int = 256
     """Concurrent sessions (the vector env's N)."""

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 
 class ConfigError(ValueError):
@@ -31,7 +34,11 @@ def _check(obj: Any, name: str, low: float, high: float, integer: bool = False, 
     kind = "an integer" if integer else "a number"
     bracket = "(" if low_open else "["
     allowed = f"must be {kind} in {bracket}{_fmt(low)}, {_fmt(high)}]"
-    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+    if (
+        isinstance(value, bool | np.bool_)
+        or not isinstance(value, numbers.Real)
+        or (integer and not isinstance(value, numbers.Integral))
+    ):
         raise ConfigError(f"{where}: {allowed}")
     if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
         raise ConfigError(f"{where}: {allowed}")
@@ -91,7 +98,7 @@ class UserConfig:
     """How far a user's long-term interest strays from its topic centre (noise norm)."""
     gradual_drift: bool = True
     """Interests follow a mean-reverting random walk (Ornstein-Uhlenbeck) around the long-term interest."""
-    drift_std: float = 0.05
+    drift_std: float = 0.02
     """Per-tick standard deviation of each coordinate of the gradual drift."""
     drift_reversion: float = 0.01
     """Per-tick rate at which interests revert to the long-term interest (OU theta)."""

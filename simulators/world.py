@@ -87,7 +87,7 @@ class World:
         for name in ("topic", "latent", "quality", "text"):
             getattr(catalog, name)[:n0] = items[name]
         catalog.live[:n0] = True
-        catalog.trending[:] = np.arange(sl.trending) % n0
+        catalog.trending[:] = np.arange(sl.trending)  # slots not live yet are masked out by the generator
 
         topics = init.integers(c.topics, size=u.users)
         anchor = _unit(
@@ -234,10 +234,10 @@ class World:
         has = clicked >= 0
         cpos = np.where(has, clicked, 0)
         flat = self._rows
+        # Engagement comes from the item's utility; the position only changed the chance of the click.
+        item_util = util[flat, positions[flat, cpos]]
         engaged = np.where(
-            has,
-            dynamics.engagement(slate_util[flat, cpos], ch.engagement_noise * normal[:, -1], ch.no_click_utility),
-            0.0,
+            has, dynamics.engagement(item_util, ch.engagement_noise * normal[:, -1], ch.no_click_utility), 0.0
         ).astype(np.float32)
         reward = engaged if ch.reward == "engagement" else has.astype(np.float32)
         cslot = slots[flat, cpos]  # (B,) valid where ``has``
@@ -464,7 +464,7 @@ class World:
         now = state.time
         # Bring the returning users up to date in closed form: drift and boredom while they were away.
         seen = us.last_seen[pick]
-        shifted = us.last_shift[pick] > seen
+        shifted = us.last_shift[pick] >= seen  # equal: the shift came on the tick of their last step, after it
         if u.gradual_drift:
             since = np.where(shifted, us.last_shift[pick], seen)  # a shift restarted the walk at the new anchor
             start = np.where(shifted[:, None], us.anchor[pick], us.interest[pick])

@@ -14,7 +14,21 @@ from freshrec.experiments.seeds import EVAL_SEEDS, TRAIN_SEEDS, check_eval_seed
 
 def test_demo_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"
-    demo.main(["--out", str(out), "--ticks", "60", "--num-envs", "16", "--seeds", "2", "--encoder", "hashing:64", "--no-progress"])
+    demo.main(
+        [
+            "--out",
+            str(out),
+            "--ticks",
+            "60",
+            "--num-envs",
+            "16",
+            "--seeds",
+            "2",
+            "--encoder",
+            "hashing:64",
+            "--no-progress",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "| ctr |" in printed and "random" in printed and "most-popular" in printed
     results = json.loads((out / "results.json").read_text())
