@@ -40,7 +40,8 @@ def _check(obj: Any, name: str, low: float, high: float, integer: bool = False, 
         or (integer and not isinstance(value, numbers.Integral))
     ):
         raise ConfigError(f"{where}: {allowed}")
-    if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+    v = float(value)
+    if not math.isfinite(v) or v < low or v > high or (low_open and v == low):
         raise ConfigError(f"{where}: {allowed}")
 
 
