@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from freshrec.envs.core import check_actions, make_world, reset_info, step_info
+from freshrec.envs.malloc import keep_freed_heap
 from freshrec.envs.observation import observation_space, observe
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.state import WorldState
@@ -25,6 +26,9 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     first, and the ended session's last observation is in ``info["final_obs"]`` (a dict of arrays
     over the ended sessions, in index order of ``info["_final_obs"]``). ``reset(seed=s)`` builds the
     world; ``reset()`` ends every session and starts the next users in the same world.
+
+    ``tune_malloc=True`` (default) asks glibc to keep freed heap memory in the process
+    (``freshrec.envs.malloc``): large batches then run up to twice as fast; results are unchanged.
 
     >>> env = FreshRecVectorEnv(num_envs=4, encoder="hashing:64")
     >>> obs, info = env.reset(seed=0)
@@ -45,10 +49,13 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         config: WorldConfig | None = None,
         encoder: str = "minilm",
         text_dim: int = 16,
+        tune_malloc: bool = True,
     ) -> None:
         if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
             raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
         self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim)
+        if tune_malloc:
+            keep_freed_heap()
         cfg = self.config = self.world.config
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps

@@ -34,6 +34,7 @@ class Catalog:
     # its validity, and the pool of live slots.
     head: np.ndarray | None
     head_valid: np.ndarray | None
+    in_head: np.ndarray | None  # (S,) bool slots in the valid head
     pool: np.ndarray | None
 
 

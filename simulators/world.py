@@ -79,6 +79,7 @@ class World:
             next_slot=n0 % s_,
             head=None,
             head_valid=None,
+            in_head=None,
             pool=None,
             next_item_id=n0,
         )
@@ -243,11 +244,12 @@ class World:
         cslot = slots[flat, cpos]  # (B,) valid where ``has``
 
         # Public counts.
-        shown = slots[valid]
-        np.add.at(cat.impressions, shown, 1.0)
+        s_ = cat.item_id.size
+        cat.impressions += np.bincount(slots[valid], minlength=s_)
         hit = cslot[has]
-        np.add.at(cat.clicks, hit, 1.0)
-        np.add.at(cat.trend_pending, hit, 1.0)
+        hits = np.bincount(hit, minlength=s_)
+        cat.clicks += hits
+        cat.trend_pending += hits
 
         # Users: boredom, consumption-driven and gradual drift, history, patience.
         if uc.boredom:
@@ -508,13 +510,14 @@ class World:
         s_ = self.config.catalog.slots
         if cat.head is None:  # changes only with arrivals and trending refreshes
             newest = (cat.next_slot - 1 - np.arange(sl.newest)) % s_
-            head = np.concatenate([newest, cat.trending])
-            head_valid = cat.live[head]
+            cat.head = np.concatenate([newest, cat.trending])
+            cat.head_valid = cat.live[cat.head]
             if sl.trending and sl.newest:
-                head_valid[sl.newest :] &= ~(cat.trending[:, None] == newest).any(axis=1)
-            cat.head, cat.head_valid = head, head_valid
-        head, head_valid = cat.head, cat.head_valid
-        assert head_valid is not None
+                cat.head_valid[sl.newest :] &= ~(cat.trending[:, None] == newest).any(axis=1)
+            cat.in_head = np.zeros(s_, bool)
+            cat.in_head[cat.head[cat.head_valid]] = True
+        head, head_valid, in_head = cat.head, cat.head_valid, cat.in_head
+        assert head_valid is not None and in_head is not None
         r = sl.num_candidates - self._head
         if r > 0:
             if cat.pool is None:  # changes only with arrivals
@@ -527,7 +530,7 @@ class World:
                     block = pool[_sample_without_replacement(state.cand, pool.size, self.num_sessions, r)]
                 state.sample, state.sample_time = block, state.time
             sample = state.sample[idx]  # (n, R) slots
-            valid = ~(sample[:, :, None] == head[head_valid]).any(axis=2)
+            valid = ~in_head.take(sample)
             if pool.size <= r:
                 valid &= np.arange(r) < pool.size
             st.candidates[idx, self._head :] = sample

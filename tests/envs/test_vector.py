@@ -337,3 +337,17 @@ def test_ppo_learns_without_error(small_config: WorldConfig) -> None:
     assert model.num_timesteps >= 256
     action, _ = model.predict(venv.reset(), deterministic=True)
     assert action.shape == (4, K) and np.all((action >= 0) & (action < M))
+
+
+def test_malloc_tuning_changes_no_result() -> None:
+    from freshrec.envs.malloc import keep_freed_heap
+
+    assert isinstance(keep_freed_heap(), bool)
+    runs = []
+    for tune in (False, True):
+        env = gymnasium.make_vec("freshrec/DriftingUsers-v0", num_envs=8, encoder="hashing:64", tune_malloc=tune)
+        env.reset(seed=5)
+        rng = np.random.default_rng(0)
+        rewards = [env.step(rng.integers(0, 32, (8, 5)))[1] for _ in range(30)]
+        runs.append(np.concatenate(rewards))
+    np.testing.assert_array_equal(runs[0], runs[1])
