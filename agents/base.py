@@ -7,9 +7,11 @@ returns (K,) or (N, K) candidate positions. Agents see public signals only (the 
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from freshrec.agents.log import Transitions
 
 
 @runtime_checkable
@@ -68,5 +70,9 @@ class Agent:
         slates = self.act(obs, deterministic)
         return (slates[0] if single else slates), None
 
-    def observe(self, transitions: Any) -> None:
-        """Learn from the platform's log as it grows; agents that do not learn ignore it."""
+    def observe(self, transitions: Transitions) -> None:
+        """Learn from the platform's log as it grows (``Transitions``: one tick, or a whole log).
+
+        Called by the harness with the burn-in log before the run, then once per tick with that
+        tick's transitions. Agents refit on their own schedule; agents that do not learn ignore it.
+        """

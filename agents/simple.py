@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from freshrec.agents.base import Agent, top_k
+from freshrec.agents.log import AgentSpec
 
 
 class RandomAgent(Agent):
@@ -46,3 +47,8 @@ class MostPopularAgent(Agent):
         clicks = np.expm1(tokens[:, :, -2])
         score = (clicks + 1.0) / (np.expm1(tokens[:, :, -1]) + 2.0) if self.per_impression else clicks
         return top_k(score, mask, self.slate_size)
+
+
+def make_random(spec: AgentSpec, seed: int, env: object) -> RandomAgent:
+    """Registry factory."""
+    return RandomAgent(spec.slate_size, seed=seed)

@@ -1,0 +1,37 @@
+"""Every agent by name, built the same way: ``make_agent(name, spec, seed, env)``.
+
+``env`` is the vector env the agent will act in; only the oracle reads it (for the hidden truth),
+and says so in its name. Modules are imported on first use, so heavy ones (torch) load only when
+asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from freshrec.agents.base import Agent
+from freshrec.agents.log import AgentSpec
+
+# name -> (module, factory function); every factory is factory(spec, seed, env) -> Agent
+AGENTS: dict[str, tuple[str, str]] = {
+    "random": ("freshrec.agents.simple", "make_random"),
+    "most-popular": ("freshrec.agents.popular", "make_most_popular"),
+    "trending": ("freshrec.agents.popular", "make_trending"),
+    "item-knn": ("freshrec.agents.cf", "make_item_knn"),
+    "user-knn": ("freshrec.agents.cf", "make_user_knn"),
+    "svd": ("freshrec.agents.svd", "make_svd"),
+    "svd-fold-in": ("freshrec.agents.svd", "make_svd_fold_in"),
+    "sequence-transformer": ("freshrec.agents.sequence_agent", "make_sequence_transformer"),
+    "linucb": ("freshrec.agents.bandit", "make_linucb"),
+    "myopic-oracle": ("freshrec.agents.oracle", "make_myopic_oracle"),
+}
+
+
+def make_agent(name: str, spec: AgentSpec, seed: int, env: Any) -> Agent:
+    """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``."""
+    if name not in AGENTS:
+        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)}")
+    module, factory = AGENTS[name]
+    agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env)
+    return agent
