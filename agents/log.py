@@ -88,8 +88,9 @@ class AgentSpec:
     @staticmethod
     def from_env(env: Any) -> AgentSpec:
         """Read the sizes off a FreshRecEnv or FreshRecVectorEnv (or anything with their ``config``)."""
-        cfg = env.unwrapped.config if hasattr(env, "unwrapped") else env.config
-        space = env.unwrapped.observation_space if hasattr(env, "unwrapped") else env.observation_space
+        base = env.unwrapped if hasattr(env, "unwrapped") else env
+        cfg = base.config
+        space = getattr(base, "single_observation_space", None) or base.observation_space  # vector or single env
         m = cfg.slate.num_candidates
         f = int(space["candidate_features"].shape[-1]) // m
         return AgentSpec(cfg.slate.slate_size, m, f, cfg.slate.history)

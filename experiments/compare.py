@@ -1,0 +1,299 @@
+"""The comparison harness: every agent on identical burned-in worlds, side by side in TensorBoard, plus a report.
+
+    python -m freshrec.experiments.compare --experiment compare --agents random,most-popular,svd \\
+        --env-ids freshrec/DriftingUsers-v0,freshrec/Stationary-v0 --seeds 3 --ticks 1000
+    tensorboard --logdir runs/compare
+
+For each env id (regime) and held-out seed (``EVAL_SEEDS``), the world is burned in once with the
+logging policy (``experiments/burn_in.py``); every agent then starts from an identical copy, fits
+on the burn-in log, and runs ``ticks`` ticks on the vector env, learning from each tick's log
+through ``observe``. TensorBoard gets one run per agent, regime and seed under
+``runs/<experiment>/<env>/<agent>/seed<seed>`` with the same ``eval/*`` tags for every agent, each
+point a metric over the last ``log_every`` ticks, logged against simulated time (the world tick).
+The report (``runs/<experiment>/report``) has results.json, results.md (mean ± 95% CI over seeds)
+and PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from freshrec.agents.log import AgentSpec, Transitions
+from freshrec.agents.registry import AGENTS, make_agent
+from freshrec.envs.core import reset_info
+from freshrec.envs.metrics import Recorder, StepLog
+from freshrec.envs.registration import ENV_IDS
+from freshrec.experiments.burn_in import BurnIn, burn_in
+from freshrec.experiments.evaluate import mean_ci
+from freshrec.experiments.seeds import EVAL_SEEDS
+
+# TensorBoard tag -> summary key (K = 5, the default slate). Identical for every agent.
+TAGS: dict[str, str] = {
+    "eval/ctr": "ctr",
+    "eval/precision@5": "precision@5",
+    "eval/recall@5": "recall@5",
+    "eval/ndcg@5": "ndcg@5",
+    "eval/fresh_share@5": "fresh_share@5",
+    "eval/item_age": "item_age",
+    "eval/new_item_first_click": "new_item_first_click",
+    "eval/drift_recovery": "drift_recovery_steps",
+    "eval/return": "return",
+    "eval/session_length": "session_length",
+    "eval/coverage": "coverage",
+}
+REPORT_KEYS = (
+    "ctr", "precision@5", "ndcg@5", "recall@5", "fresh_share@5", "item_age", "new_item_first_impression",
+    "new_item_first_click", "new_item_shown_share", "drift_recovery_steps", "drift_recovery_censored",
+    "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
+    "intra_list_diversity",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What the comparison runs. Every field is a command-line flag (tuples comma-separated)."""
+
+    experiment: str = "compare"
+    """Name: runs land in ``runs_dir/experiment``."""
+    agents: tuple[str, ...] = tuple(AGENTS)
+    """Agents by registry name (``freshrec.agents.registry.AGENTS``)."""
+    env_ids: tuple[str, ...] = ("freshrec/DriftingUsers-v0", "freshrec/Stationary-v0")
+    """Registered env ids (regimes)."""
+    seeds: int = 3
+    """How many held-out evaluation seeds (the first of ``EVAL_SEEDS``)."""
+    ticks: int = 1000
+    """World ticks per run after burn-in (every session gets one slate per tick)."""
+    num_envs: int = 256
+    """Concurrent sessions."""
+    burn_in: int = 300
+    """Ticks of the logging policy before the agents start (their initial log)."""
+    logging_epsilon: float = 0.2
+    """Share of random slates in the logging policy."""
+    log_every: int = 50
+    """Ticks per TensorBoard point (each point summarises those ticks)."""
+    encoder: str = "minilm"
+    """Item text encoder: "minilm" or "hashing:DIM"."""
+    runs_dir: Path = Path("runs")
+    """Root of TensorBoard runs and reports."""
+    progress: bool = True
+    """Progress bars."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Extra env keyword arguments (e.g. a WorldConfig for experiments; not a flag)."""
+
+    def __post_init__(self) -> None:
+        unknown = [a for a in self.agents if a not in AGENTS]
+        if unknown or not self.agents:
+            raise ValueError(f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}")
+        bad = [e for e in self.env_ids if e not in ENV_IDS]
+        if bad or not self.env_ids:
+            raise ValueError(f"env_ids = {list(self.env_ids)}: each must be one of {sorted(ENV_IDS)}")
+        if not 1 <= self.seeds <= len(EVAL_SEEDS):
+            raise ValueError(f"seeds = {self.seeds}: must be in [1, {len(EVAL_SEEDS)}] (the held-out seeds)")
+        for name in ("ticks", "num_envs", "burn_in", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
+        if not 0.0 <= self.logging_epsilon <= 1.0:
+            raise ValueError(f"logging_epsilon = {self.logging_epsilon}: must be in [0, 1]")
+
+    @property
+    def root(self) -> Path:
+        """Where this experiment's runs and report land."""
+        return self.runs_dir / self.experiment
+
+
+@dataclass
+class RunRecord:
+    """One agent on one regime and seed."""
+
+    agent: str
+    env_id: str
+    seed: int
+    summary: dict[str, float]
+    series: dict[str, list[tuple[int, float]]]  # summary key -> [(world tick, value)] per log window
+    log: StepLog
+    seconds: float
+
+
+def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: BurnIn) -> RunRecord:
+    """One agent from the burned-in start: fit on the log, then ``ticks`` ticks, recording every metric."""
+    from torch.utils.tensorboard import SummaryWriter  # tensorboard's writer; torch is already a dependency
+
+    began = time.perf_counter()
+    env, obs = start.start()
+    agent = make_agent(agent_name, AgentSpec.from_env(env), seed, env)
+    agent.observe(start.log)
+    recorder, window = Recorder(), Recorder()
+    first = reset_info(env.unwrapped.state)
+    recorder.record_reset(first)
+    window.record_reset(first)
+    run_dir = cfg.root / env_id.replace("/", "_") / agent_name / f"seed{seed}"
+    writer = SummaryWriter(str(run_dir))
+    series: dict[str, list[tuple[int, float]]] = {key: [] for key in TAGS.values()}
+    desc = f"{agent_name} {env_id.split('/')[-1]} seed {seed}"
+    for t in tqdm(range(cfg.ticks), desc=desc, disable=not cfg.progress, leave=False):
+        slates, _ = agent.predict(obs, deterministic=True)
+        nxt, reward, terminated, truncated, info = env.step(slates)
+        recorder.record_step(info, reward, terminated, truncated)
+        window.record_step(info, reward, terminated, truncated)
+        agent.observe(Transitions.from_step(obs, slates, info, reward, terminated, truncated))
+        obs = nxt
+        if (t + 1) % cfg.log_every == 0 or t + 1 == cfg.ticks:
+            tick = int(info["world_time"])
+            summary = window.summary()
+            for tag, key in TAGS.items():
+                value = summary.get(key, math.nan)
+                if not math.isnan(value):
+                    writer.add_scalar(tag, value, global_step=tick)
+                    series[key].append((tick, value))
+            window = Recorder()
+            window.record_reset(reset_info(env.unwrapped.state))
+    summary = recorder.summary()
+    hparams = {"agent": agent_name, "env_id": env_id, "seed": seed, **_flat_config(cfg)}
+    metrics = {f"final/{k}": v for k, v in summary.items() if k in REPORT_KEYS and not math.isnan(v)}
+    writer.add_hparams(hparams, metrics, run_name=".")
+    writer.close()
+    return RunRecord(agent_name, env_id, seed, summary, series, recorder.to_log(), time.perf_counter() - began)
+
+
+def _flat_config(cfg: CompareConfig) -> dict[str, Any]:
+    """The config as TensorBoard hyperparameters (scalars and strings only)."""
+    out: dict[str, Any] = {}
+    for f in fields(cfg):
+        if f.name in ("agents", "extra", "progress"):
+            continue
+        value = getattr(cfg, f.name)
+        out[f.name] = (
+            ",".join(value) if isinstance(value, tuple) else value if isinstance(value, int | float) else str(value)
+        )
+    return out
+
+
+def run(cfg: CompareConfig) -> list[RunRecord]:
+    """Every agent x env id x seed; burn-ins are computed once per (env id, seed) and cached under the root."""
+    records = []
+    env_kwargs = {"encoder": cfg.encoder, **cfg.extra}
+    for env_id in cfg.env_ids:
+        for seed in EVAL_SEEDS[: cfg.seeds]:
+            start = burn_in(
+                env_id, seed, cfg.num_envs, cfg.burn_in, cfg.logging_epsilon, env_kwargs,
+                cache=cfg.root / "burn_in" if not cfg.extra else None, progress=cfg.progress,
+            )  # fmt: skip
+            for agent_name in cfg.agents:
+                record = run_one(cfg, agent_name, env_id, seed, start)
+                records.append(record)
+                if cfg.progress:
+                    s = record.summary
+                    print(
+                        f"  {env_id.split('/')[-1]:>16} seed {seed} {agent_name:>20}: CTR {s['ctr']:.3f}  "
+                        f"precision@5 {s['precision@5']:.3f}  fresh {s['fresh_share@5']:.3f}  ({record.seconds:.0f} s)"
+                    )
+    return records
+
+
+def results_table(records: list[RunRecord]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """env id -> agent -> metric -> {mean, ci95, values} over seeds."""
+    out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for r in records:
+        out.setdefault(r.env_id, {}).setdefault(r.agent, {})
+    for env_id, agents in out.items():
+        for agent in agents:
+            runs = [r for r in records if r.env_id == env_id and r.agent == agent]
+            for key in REPORT_KEYS:
+                values = [r.summary.get(key, math.nan) for r in runs]
+                m, h = mean_ci(values)
+                agents[agent][key] = {"mean": m, "ci95": h, "values": values}
+    return out
+
+
+def markdown(table: dict[str, dict[str, dict[str, dict[str, Any]]]], keys: tuple[str, ...] = REPORT_KEYS) -> str:
+    """One table per env id: agents as rows, metrics as columns, mean ± 95% CI."""
+    parts = []
+    for env_id, agents in table.items():
+        lines = [f"### {env_id}", "", "| agent | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        for agent, metrics in agents.items():
+            cells = []
+            for key in keys:
+                m, h = metrics[key]["mean"], metrics[key]["ci95"]
+                cells.append("n/a" if math.isnan(m) else f"{m:.3g}" + ("" if math.isnan(h) else f" ± {h:.2g}"))
+            lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def write_report(cfg: CompareConfig, records: list[RunRecord], seconds: float) -> Path:
+    """results.json, results.md and the plots under ``<root>/report``."""
+    from freshrec.experiments.plots import plot_all
+
+    out = cfg.root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    table = results_table(records)
+    meta = {
+        "config": {k: (list(v) if isinstance(v, tuple) else str(v)) for k, v in asdict(cfg).items() if k != "extra"},
+        "seeds": list(EVAL_SEEDS[: cfg.seeds]),
+        "seconds": round(seconds, 1),
+        "run_seconds": {f"{r.env_id}|{r.agent}|{r.seed}": round(r.seconds, 1) for r in records},
+    }
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": table}, indent=1, default=float))
+    plots = plot_all(records, out)
+    md = [
+        f"# {cfg.experiment}: {len(cfg.agents)} agents x {len(cfg.env_ids)} regimes x {cfg.seeds} held-out seeds",
+        "",
+        f"{cfg.num_envs} sessions, {cfg.burn_in} burn-in ticks (most-popular, epsilon {cfg.logging_epsilon}), then "
+        f"{cfg.ticks} ticks per run; mean ± 95% CI (Student t) over seeds {meta['seeds']}; {seconds:.0f} s in all. "
+        f"TensorBoard: `tensorboard --logdir {cfg.root}`.",
+        "",
+        markdown(table),
+        "",
+        *[f"![{name}]({name})" for name in plots],
+    ]
+    (out / "results.md").write_text("\n".join(md) + "\n")
+    return out
+
+
+def _parse(argv: list[str] | None) -> CompareConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = CompareConfig()
+    for f in fields(CompareConfig):
+        if f.name == "extra":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, type=lambda s: tuple(x for x in s.split(",") if x), default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    return CompareConfig(**vars(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> list[RunRecord]:
+    """Command line entry point."""
+    cfg = _parse(argv)
+    began = time.perf_counter()
+    print(
+        f"{cfg.experiment}: agents {', '.join(cfg.agents)} on {', '.join(cfg.env_ids)}, seeds "
+        f"{list(EVAL_SEEDS[: cfg.seeds])}, {cfg.num_envs} sessions x {cfg.ticks} ticks after {cfg.burn_in} burn-in"
+    )
+    records = run(cfg)
+    out = write_report(cfg, records, time.perf_counter() - began)
+    print(
+        markdown(
+            results_table(records),
+            ("ctr", "precision@5", "recall@5", "fresh_share@5", "drift_recovery_steps", "return"),
+        )
+    )
+    print(f"report: {out}/results.md; TensorBoard: tensorboard --logdir {cfg.root}")
+    return records
+
+
+if __name__ == "__main__":
+    main()

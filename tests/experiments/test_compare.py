@@ -1,0 +1,90 @@
+"""The comparison harness on a tiny config: TensorBoard tags read back, report files, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from freshrec.experiments.compare import TAGS, CompareConfig, main, run
+from freshrec.experiments.seeds import EVAL_SEEDS
+from freshrec.simulators.config import WorldConfig
+
+AGENTS = ("random", "most-popular")
+
+
+def tiny(tmp_path: Path, **changes: object) -> CompareConfig:
+    base = {
+        "experiment": "tiny", "agents": AGENTS, "env_ids": ("freshrec/DriftingUsers-v0",), "seeds": 2, "ticks": 60,
+        "num_envs": 16, "burn_in": 20, "log_every": 20, "encoder": "hashing:64", "runs_dir": tmp_path, "progress": False,
+    }  # fmt: skip
+    base.update(changes)
+    return CompareConfig(**base)  # type: ignore[arg-type]
+
+
+def test_tensorboard_runs_hold_the_recorded_metrics(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, extra={"config": WorldConfig().replace(users__users=600, users__shift_hazard=0.01)})
+    records = run(cfg)
+    assert {(r.agent, r.seed) for r in records} == {(a, s) for a in AGENTS for s in EVAL_SEEDS[:2]}
+    for record in records:
+        run_dir = tmp_path / "tiny" / "freshrec_DriftingUsers-v0" / record.agent / f"seed{record.seed}"
+        events = EventAccumulator(str(run_dir))
+        events.Reload()
+        scalars = set(events.Tags()["scalars"])
+        tags = {t for t in scalars if t.startswith("eval/")}
+        assert {"eval/ctr", "eval/precision@5", "eval/item_age", "eval/coverage"} <= tags <= set(TAGS)
+        # The whole-run summary is stored with the hyperparameters (TensorBoard's HPARAMS tab).
+        assert events.Scalars("final/ctr")[0].value == pytest.approx(record.summary["ctr"], rel=1e-6)
+        for tag in tags:
+            logged = [(e.step, e.value) for e in events.Scalars(tag)]
+            recorded = record.series[TAGS[tag]]
+            assert [s for s, _ in logged] == [s for s, _ in recorded]  # against simulated time (world ticks)
+            assert [v for _, v in logged] == pytest.approx([v for _, v in recorded], rel=1e-6)
+        # Ticks are the world's clock after burn-in: the first point is at burn_in + log_every.
+        assert logged[0][0] == cfg.burn_in + cfg.log_every
+
+
+def test_report_files_and_cli(tmp_path: Path) -> None:
+    records = main(
+        ["--experiment", "cli", "--agents", ",".join(AGENTS), "--env-ids", "freshrec/Stationary-v0", "--seeds", "2",
+         "--ticks", "40", "--num-envs", "16", "--burn-in", "20", "--log-every", "20", "--encoder", "hashing:64",
+         "--runs-dir", str(tmp_path), "--no-progress"]
+    )  # fmt: skip
+    report = tmp_path / "cli" / "report"
+    results = json.loads((report / "results.json").read_text())["results"]["freshrec/Stationary-v0"]
+    for agent in AGENTS:
+        ctr = results[agent]["ctr"]
+        values = [r.summary["ctr"] for r in records if r.agent == agent]
+        assert ctr["values"] == pytest.approx(values)
+        assert ctr["mean"] == pytest.approx(sum(values) / len(values))
+        assert not math.isnan(ctr["ci95"])
+    for name in ("metrics_by_agent.png", "over_time.png", "drift_aligned.png", "new_item_exposure.png"):
+        assert (report / name).stat().st_size > 1000
+    assert "| random |" in (report / "results.md").read_text()
+
+
+def test_two_runs_with_one_seed_are_identical(tmp_path: Path) -> None:
+    a = run(tiny(tmp_path / "a", seeds=1))
+    b = run(tiny(tmp_path / "b", seeds=1))
+    for x, y in zip(a, b, strict=True):
+        assert x.summary.keys() == y.summary.keys()
+        for key in x.summary:
+            assert x.summary[key] == pytest.approx(y.summary[key], nan_ok=True), key
+
+
+def test_every_agent_starts_from_the_same_world(tmp_path: Path) -> None:
+    records = run(tiny(tmp_path, seeds=1, ticks=1))
+    first_users = {r.agent: r.log.user_id.tolist() for r in records}
+    assert first_users["random"] == first_users["most-popular"]  # the same sessions were served
+
+
+def test_bad_config_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="agents"):
+        tiny(tmp_path, agents=("nope",))
+    with pytest.raises(ValueError, match="env_ids"):
+        tiny(tmp_path, env_ids=("freshrec/Nope-v0",))
+    with pytest.raises(ValueError, match="seeds = 9"):
+        tiny(tmp_path, seeds=9)
