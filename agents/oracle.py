@@ -1,0 +1,93 @@
+"""The myopic oracle: the K candidates with the highest true click probability now. It reads HIDDEN state.
+
+Not a recommender an agent could be: it looks inside the simulator (each user's hidden interest,
+each item's hidden latent and quality) through ``World.candidate_relevance``. It is the upper
+bound for one-step accuracy (precision@K, nDCG@K against the simulator's relevance) on the states
+it meets, not for long-term return: it never explores, ignores boredom and patience, and does not
+plan. Its slates also change the states it meets (bored users, relevance used up), so another
+agent's precision over its own trajectory can exceed the oracle's over the oracle's (LinUCB does
+over 100 ticks on seed 3 of the default env); on the same states it is never beaten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from freshrec.agents.base import Agent, top_k
+from freshrec.agents.log import AgentSpec
+
+
+class MyopicOracleAgent(Agent):
+    """Top K candidates by ``world.candidate_relevance(state)``, each one's solo click probability (hidden truth).
+
+    Built for one ``FreshRecVectorEnv`` (or ``FreshRecEnv``): every ``act`` reads the env's current
+    ``state`` (looked up afresh, so a ``reset(seed=...)`` that builds a new state is followed), so
+    the observation passed to ``act`` must be the env's latest one (all sessions, or some of them,
+    such as one session's observation passed to ``predict``). ``act`` checks that: each observation
+    row's user and candidate ids must be those of a session in the state, else ``ValueError`` (an
+    observation from another env, or a stale one). It learns nothing (``observe`` is a no-op) and
+    is deterministic; ties go to the lower candidate position.
+    """
+
+    def __init__(self, env: Any, slate_size: int) -> None:
+        base = env.unwrapped if hasattr(env, "unwrapped") else env
+        if not hasattr(base, "world") or not hasattr(base, "state"):
+            raise TypeError(f"MyopicOracleAgent needs a FreshRecEnv or FreshRecVectorEnv, got {type(env).__name__}")
+        self.env = base
+        self.slate_size = slate_size
+
+    def relevance(self) -> np.ndarray:
+        """(N, M) true solo click probability of every candidate in the env's current state (0 where masked)."""
+        state = self.env.state
+        if state is None:
+            raise RuntimeError("MyopicOracleAgent: the env has no state yet; call reset() first")
+        rel: np.ndarray = self.env.world.candidate_relevance(state)
+        return rel
+
+    def rows_of(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """(n,) the env's session row behind each observation row; ValueError if one is not the env's current state.
+
+        A full batch is matched as is (the usual case: one comparison); a subset, such as one session's
+        observation passed to ``predict``, is matched by user id and candidate ids.
+        """
+        state = self.env.state
+        if state is None:
+            raise RuntimeError("MyopicOracleAgent: the env has no state yet; call reset() first")
+        st = state.sessions
+        truth = np.where(st.candidate_valid, state.catalog.item_id.take(st.candidates), -1)  # (N, M)
+        ids = observation["candidate_ids"]  # (n, M)
+        if ids.ndim != 2 or ids.shape[1] != truth.shape[1]:
+            raise ValueError(
+                f"MyopicOracleAgent: observation has candidates {ids.shape}, the env's state {truth.shape}; "
+                "the oracle works only with the env it was built for"
+            )
+        users = observation["user_id"].reshape(-1) if "user_id" in observation else None
+        if (
+            ids.shape == truth.shape
+            and np.array_equal(ids, truth)
+            and (users is None or np.array_equal(users, st.user))
+        ):
+            return np.arange(truth.shape[0])
+        same = (ids[:, None, :] == truth[None, :, :]).all(axis=2)  # (n, N)
+        if users is not None:
+            same &= users[:, None] == st.user[None, :]
+        missing = np.flatnonzero(~same.any(axis=1))
+        if missing.size:
+            raise ValueError(
+                f"MyopicOracleAgent: observation row {int(missing[0])} is not a session of the env's current state "
+                "(a stale observation, or one from another env); the oracle works only with the env it was built "
+                "for, on its latest observation"
+            )
+        return same.argmax(axis=1)
+
+    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
+        """Top-K candidates by hidden relevance, after checking that ``observation`` is the env's current one."""
+        rows = self.rows_of(observation)
+        return top_k(self.relevance()[rows], observation["candidate_mask"], self.slate_size)
+
+
+def make_myopic_oracle(spec: AgentSpec, seed: int, env: Any) -> MyopicOracleAgent:
+    """Registry factory: reads ``env.unwrapped.world`` and ``env.unwrapped.state`` (hidden truth)."""
+    return MyopicOracleAgent(env, spec.slate_size)
