@@ -43,17 +43,19 @@ def shift_aligned_precision(log: StepLog, before: int = BEFORE, after: int = AFT
     return offsets, mean
 
 
-def first_impression_ages(log: StepLog) -> tuple[np.ndarray, int]:
-    """Ages at first impression of the items that arrived during the recording, and how many arrived."""
+def first_click_ages(log: StepLog) -> tuple[np.ndarray, int]:
+    """Ages at first click of the items that arrived during the recording, and how many arrived."""
     arrived = log.item_ids[~log.item_live_at_start]
-    shown = log.slate_item_ids.ravel()
-    ages = log.slate_age.ravel()
-    keep = np.isin(shown, arrived)
-    shown, ages = shown[keep], ages[keep]
-    if shown.size == 0:
+    hit = log.clicked_position >= 0
+    rows = np.flatnonzero(hit)
+    items = log.clicked_item_id[rows]
+    ages = log.slate_age[rows, log.clicked_position[rows]]
+    keep = np.isin(items, arrived)
+    items, ages = items[keep], ages[keep]
+    if items.size == 0:
         return np.zeros(0), int(arrived.size)
-    order = np.lexsort((ages, shown))
-    first = np.unique(shown[order], return_index=True)[1]
+    order = np.lexsort((ages, items))
+    first = np.unique(items[order], return_index=True)[1]
     return ages[order][first], int(arrived.size)
 
 
@@ -131,6 +133,8 @@ def plot_all(records: Sequence[RunRecord], out: Path) -> list[str]:
                 )
                 ax.plot(np.arange(-BEFORE, AFTER + 1), mean, label=a, color=colors[a])
         ax.axvline(0, color="grey", lw=0.8)
+        if len(ax.lines) == 1:
+            ax.text(0.5, 0.5, "no abrupt shifts in this regime", ha="center", transform=ax.transAxes)
         ax.set(title=f"precision@5 around abrupt shifts, {env_id.split('/')[-1]}", xlabel="user's steps from the shift")
     _legend(axes[0][0])
     fig.tight_layout()
@@ -138,7 +142,7 @@ def plot_all(records: Sequence[RunRecord], out: Path) -> list[str]:
     plt.close(fig)
     names.append("drift_aligned.png")
 
-    # 4. New-item exposure over item age: share of arrived items first shown by each age.
+    # 4. New-item exposure over item age: share of arrived items clicked for the first time by each age.
     fig, axes = plt.subplots(1, len(env_ids), figsize=(5 * len(env_ids), 3.5), squeeze=False)
     grid = np.arange(0, 201)
     for col, env_id in enumerate(env_ids):
@@ -147,17 +151,19 @@ def plot_all(records: Sequence[RunRecord], out: Path) -> list[str]:
             shares = []
             for r in records:
                 if r.env_id == env_id and r.agent == a:
-                    ages, arrived = first_impression_ages(r.log)
+                    ages, arrived = first_click_ages(r.log)
                     if arrived:
                         shares.append(np.searchsorted(np.sort(ages), grid, side="right") / arrived)
             if shares:
                 ax.plot(grid, np.mean(shares, axis=0), label=a, color=colors[a])
         ax.set(
-            title=f"new items shown by age, {env_id.split('/')[-1]}",
+            title=f"new items clicked by age, {env_id.split('/')[-1]}",
             xlabel="item age (ticks)",
-            ylabel="share",
+            ylabel="share of arrivals",
             ylim=(0, 1.02),
         )
+        if not ax.lines:
+            ax.text(0.5, 0.5, "no arrivals in this regime", ha="center", transform=ax.transAxes)
     _legend(axes[0][0])
     fig.tight_layout()
     fig.savefig(out / "new_item_exposure.png", dpi=100)
