@@ -8,4 +8,13 @@ from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.registry import AGENTS, make_agent
 from freshrec.agents.simple import MostPopularAgent, RandomAgent
 
-__all__ = ["AGENTS", "Agent", "AgentSpec", "MostPopularAgent", "RandomAgent", "Recommender", "Transitions", "make_agent"]
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "AgentSpec",
+    "MostPopularAgent",
+    "RandomAgent",
+    "Recommender",
+    "Transitions",
+    "make_agent",
+]

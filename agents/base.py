@@ -38,8 +38,8 @@ def batched(observation: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], 
 def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     """(N, k) positions of the k highest scores per row among unmasked ones; ties go to the lower position.
 
-    Rows with fewer than k unmasked candidates are padded with masked positions (the env shows them
-    as empty only if they repeat; a masked candidate is never clickable).
+    Rows with fewer than k unmasked candidates are padded with masked positions (the env shows a
+    masked candidate as an empty slot, never clickable).
 
     >>> top_k(np.array([[0.1, 0.9, 0.5, 0.9]]), np.array([[1, 1, 1, 0]]), 2).tolist()
     [[1, 2]]

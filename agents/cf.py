@@ -148,7 +148,9 @@ class ClickModelAgent(Agent):
             return
         hit = np.flatnonzero(transitions.clicked_item_id >= 0)
         p = transitions.candidate_features.shape[-1] - 3
-        text = transitions.candidate_features[hit, transitions.clicked_position[hit], :p]
+        # clicked_position is the slate slot (0..K-1); the candidate shown there is slate_positions[row, slot].
+        candidate = transitions.slate_positions[hit, transitions.clicked_position[hit]]
+        text = transitions.candidate_features[hit, candidate, :p]
         self._log.append((transitions.user_id[hit], transitions.clicked_item_id[hit], text.astype(np.float32)))
         now = int(transitions.time.max())
         if self.fitted_at is None or now - self.fitted_at >= self.refit_every:

@@ -17,7 +17,7 @@ Design (defaults in ``SequenceAgentConfig``):
 - **Fit**: on the first ``observe`` (the burn-in log) a model is trained from scratch: next-click
   cross-entropy over every item seen so far, AdamW, about ``fit_steps`` gradient steps (whole epochs,
   at least one), one torch thread, under ``torch.manual_seed`` derived from the agent's seed, capped
-  at ``fit_seconds`` of wall time (a safety net: when it bites, results depend on the machine's speed).
+  at ``fit_seconds`` of wall time when one is set (off by default: a cap makes results depend on the machine).
 - **Refit**: every ``refit_every`` ticks (default 200) the model is fine-tuned, warm-started: every
   weight carries over, items that are new since the last fit join the vocabulary with a zero ID
   embedding, and about ``refit_steps`` steps run (capped at ``refit_seconds``). Each fit reads at
@@ -65,20 +65,53 @@ class SequenceAgentConfig:
     """Model size and training budget of the sequence baseline (CPU-sized; see the module docstring)."""
 
     hidden: int = 32
+    """Width of the transformer."""
     layers: int = 1
+    """Transformer blocks."""
     heads: int = 2
+    """Attention heads (must divide ``hidden``)."""
     dropout: float = 0.1
+    """Dropout while training."""
     batch_size: int = 64
+    """Training windows per gradient step."""
     lr: float = 3e-3
+    """AdamW learning rate."""
     weight_decay: float = 0.01
-    fit_steps: int = 300  # first fit, from scratch: about this many gradient steps, in whole epochs
+    """AdamW weight decay."""
+    fit_steps: int = 300
+    """First fit, from scratch: about this many gradient steps, in whole epochs."""
     fit_max_epochs: int = 60
-    fit_seconds: float = 20.0
-    refit_every: int = 200  # ticks between fine-tunes
+    """Upper bound on the first fit's epochs."""
+    fit_seconds: float | None = None
+    """Optional wall-time cap on the first fit. None (default): results never depend on the machine's speed."""
+    refit_every: int = 200
+    """Ticks between fine-tunes."""
     refit_steps: int = 100
+    """Gradient steps per fine-tune."""
     refit_max_epochs: int = 10
-    refit_seconds: float = 5.0
-    exposure_weight: float = 1.0  # logQ correction: minus this times log1p(times shown in the training log)
+    """Upper bound on a fine-tune's epochs."""
+    refit_seconds: float | None = None
+    """Optional wall-time cap on a fine-tune (None: no cap)."""
+    exposure_weight: float = 1.0
+    """logQ correction: scores lose this times log1p(times the item was shown in the training log)."""
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "layers", "heads", "batch_size", "fit_steps", "fit_max_epochs", "refit_every",
+                     "refit_steps", "refit_max_epochs"):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SequenceAgentConfig.{name} = {value!r}: must be an integer >= 1")
+        if self.hidden % self.heads:
+            raise ValueError(f"SequenceAgentConfig.heads = {self.heads}: must divide hidden = {self.hidden}")
+        for name, low, high in (("dropout", 0.0, 0.99), ("lr", 1e-8, 10.0), ("weight_decay", 0.0, 10.0),
+                                ("exposure_weight", 0.0, 100.0)):  # fmt: skip
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"SequenceAgentConfig.{name} = {value!r}: must be in [{low}, {high}]")
+        for name in ("fit_seconds", "refit_seconds"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"SequenceAgentConfig.{name} = {value!r}: must be > 0 or None")
 
 
 class ItemTable:
@@ -239,7 +272,7 @@ class SequenceTransformerAgent(Agent):
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.fits)
             for _ in range(epochs):
                 train_epoch(model, optimizer, windows, lengths, train_config, generator)
-                if time.perf_counter() - started > seconds:
+                if seconds is not None and time.perf_counter() - started > seconds:
                     break
         model.eval()
         self.model, self.fits = model, self.fits + 1

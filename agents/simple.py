@@ -13,8 +13,9 @@ class RandomAgent(Agent):
 
     >>> agent = RandomAgent(slate_size=2, seed=0)
     >>> obs = {"candidate_mask": np.array([1, 1, 1, 0], np.int8), "candidate_features": np.zeros(8, np.float32)}
-    >>> sorted(agent.predict(obs)[0].tolist()) != [3]
-    True
+    >>> slate = agent.predict(obs)[0].tolist()
+    >>> 3 in slate, len(set(slate))   # never the masked candidate 3, two distinct positions
+    (False, 2)
     """
 
     def __init__(self, slate_size: int, seed: int | None = None) -> None:
@@ -28,25 +29,22 @@ class RandomAgent(Agent):
 
 
 class MostPopularAgent(Agent):
-    """The K candidates with the most clicks so far (the public count in the candidate features).
+    """The K candidates with the most clicks so far by the platform's public counter (no log needed).
 
-    Reads column ``P + 1`` (log1p clicks) of each candidate token, where ``P = F - 3``. With
-    ``per_impression=True`` it ranks by observed click-through rate (clicks + 1) / (impressions + 2)
-    instead, which does not starve items that were rarely shown.
+    Reads column ``P + 1`` (log1p clicks) of each candidate token, where ``P = F - 3``. This is the
+    demo's and the burn-in's logging policy; the registry's ``most-popular`` counts clicks in the
+    log it is given instead (``freshrec.agents.popular``).
     """
 
-    def __init__(self, slate_size: int, per_impression: bool = False) -> None:
+    def __init__(self, slate_size: int) -> None:
         self.slate_size = slate_size
-        self.per_impression = per_impression
 
     def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K by public popularity; ties go to the lower candidate position."""
+        """Top-K by public clicks; ties go to the lower candidate position."""
         mask = observation["candidate_mask"]
         n, m = mask.shape
         tokens = observation["candidate_features"].reshape(n, m, -1)
-        clicks = np.expm1(tokens[:, :, -2])
-        score = (clicks + 1.0) / (np.expm1(tokens[:, :, -1]) + 2.0) if self.per_impression else clicks
-        return top_k(score, mask, self.slate_size)
+        return top_k(tokens[:, :, -2], mask, self.slate_size)  # log1p is monotone: rank on it directly
 
 
 def make_random(spec: AgentSpec, seed: int, env: object) -> RandomAgent:

@@ -29,9 +29,10 @@ def cache_dir() -> Path:
 
 def text_features(bank: TextBank, encoder: str = "minilm", dim: int = 16) -> np.ndarray:
     """(len(bank.texts), dim) float32 public text features of every possible item text."""
-    if not isinstance(dim, int) or dim < 1:
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
         raise ValueError(f"text_dim = {dim!r}: must be an integer >= 1")
-    if not (encoder == "minilm" or encoder.startswith("hashing")):
+    dim = int(dim)
+    if not isinstance(encoder, str) or not (encoder == "minilm" or encoder.startswith("hashing")):
         raise ValueError(f"encoder = {encoder!r}: must be 'minilm' or 'hashing[:DIM]'")
     digest = hashlib.sha1("\n".join(bank.texts).encode()).hexdigest()[:16]
     key = (encoder, digest, dim)

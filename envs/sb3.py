@@ -51,9 +51,8 @@ class FreshRecSB3VecEnv(VecEnv):
         self.last_info = info
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if "_final_obs" in info:
-            final = info["final_obs"]
-            for row, i in enumerate(np.flatnonzero(info["_final_obs"])):
-                infos[i]["terminal_observation"] = {k: v[row] for k, v in final.items()}
+            for i in np.flatnonzero(info["_final_obs"]):
+                infos[i]["terminal_observation"] = info["final_obs"][i]
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
         return obs, reward.astype(np.float32), terminated | truncated, infos
 

@@ -23,8 +23,9 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     info keys (``world_*``) have none. Autoreset is Gymnasium's ``SAME_STEP`` mode: when a session
     ends (the user left: ``terminated``; or it reached ``max_episode_steps``: ``truncated``), its slot
     takes the next returning user in the same step, the returned observation is the new session's
-    first, and the ended session's last observation is in ``info["final_obs"]`` (a dict of arrays
-    over the ended sessions, in index order of ``info["_final_obs"]``). ``reset(seed=s)`` builds the
+    first, and the ended session's last observation is ``info["final_obs"][i]`` (an object array of
+    N entries, None where ``info["_final_obs"]`` is false, as Gymnasium's own vector envs do).
+    ``reset(seed=s)`` builds the
     world; ``reset()`` ends every session and starts the next users in the same world.
 
     ``tune_malloc=True`` (default) asks glibc to keep freed heap memory in the process
@@ -51,7 +52,11 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         text_dim: int = 16,
         tune_malloc: bool = True,
     ) -> None:
-        if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int | np.integer)
+            or max_episode_steps < 1
+        ):
             raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
         self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim)
         if tune_malloc:
@@ -99,8 +104,14 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         info = step_info(state, result, positions, session_step)
         done = terminated | truncated
         if done.any():
+            # Gymnasium's SAME_STEP layout: an object array of N entries, the ended sessions' last
+            # observations where ``_final_obs`` is true and None elsewhere.
             ended = np.flatnonzero(done)
-            info["final_obs"] = observe(state, self.text, ended)
+            last = observe(state, self.text, ended)
+            final = np.full(self.num_envs, None, dtype=object)
+            for row, i in enumerate(ended):
+                final[i] = {k: v[row] for k, v in last.items()}
+            info["final_obs"] = final
             info["_final_obs"] = done
             self.world.restart(state, done)
         return observe(state, self.text), result.reward, terminated, truncated, info

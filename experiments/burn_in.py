@@ -1,7 +1,8 @@
 """A fair start: every agent begins from the same burned-in world and the same platform log.
 
 W ticks of a documented logging policy (most-popular by public clicks, with probability epsilon a
-uniformly random slate instead, per session and tick) run on the evaluation world; the env after
+uniformly random slate instead, per session and tick) run on the evaluation world (the burn-in is
+part of the evaluation protocol, not training: nothing is tuned on it); the env after
 burn-in, the observation it ends on and the log are pickled once and every agent starts from a
 fresh unpickled copy, so all meet identical users, items and state.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,15 @@ import freshrec.envs  # noqa: F401  (registers the ids)
 from freshrec.agents.base import top_k
 from freshrec.agents.log import Transitions
 from freshrec.agents.simple import MostPopularAgent
+from freshrec.envs.registration import ENV_IDS
+from freshrec.simulators.config import WorldConfig
+
+FORMAT = 1  # bump when the pickled start changes shape
+
+
+def logging_seed(seed: int) -> int:
+    """The logging policy's seed on world ``seed``: its own stream, not the world's."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
 
 
 class LoggingPolicy:
@@ -69,16 +80,18 @@ def burn_in(
     """Run (or load from ``cache``) ``ticks`` ticks of the logging policy on world ``seed`` of ``env_id``."""
     if ticks < 1:
         raise ValueError(f"burn-in ticks = {ticks}: must be >= 1 (the baselines fit on its log)")
-    key = hashlib.sha1(repr((env_id, seed, num_envs, ticks, epsilon, sorted(env_kwargs.items()))).encode()).hexdigest()[
-        :12
-    ]
+    # The key names everything the start depends on, the code's version and the regime's world included,
+    # so a change to either never reuses an old pickle.
+    world = repr(WorldConfig.regime(ENV_IDS[env_id][0])) if env_id in ENV_IDS else env_id
+    parts = (FORMAT, version("freshrec"), env_id, world, seed, num_envs, ticks, epsilon, sorted(env_kwargs.items()))
+    key = hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
     path = cache / f"{env_id.replace('/', '_')}__seed{seed}__{key}.pkl" if cache else None
     if path is not None and path.exists():
         loaded: BurnIn = pickle.loads(path.read_bytes())
         return loaded
     env: Any = gymnasium.make_vec(env_id, num_envs=num_envs, **env_kwargs)
     obs, _ = env.reset(seed=seed)
-    policy = LoggingPolicy(env.unwrapped.config.slate.slate_size, epsilon, seed)
+    policy = LoggingPolicy(env.unwrapped.config.slate.slate_size, epsilon, logging_seed(seed))
     log = []
     for _ in tqdm(range(ticks), desc=f"burn-in {env_id} seed {seed}", disable=not progress, leave=False):
         slates = policy.act(obs)

@@ -8,8 +8,10 @@ For each env id (regime) and held-out seed (``EVAL_SEEDS``), the world is burned
 logging policy (``experiments/burn_in.py``); every agent then starts from an identical copy, fits
 on the burn-in log, and runs ``ticks`` ticks on the vector env, learning from each tick's log
 through ``observe``. TensorBoard gets one run per agent, regime and seed under
-``runs/<experiment>/<env>/<agent>/seed<seed>`` with the same ``eval/*`` tags for every agent, each
-point a metric over the last ``log_every`` ticks, logged against simulated time (the world tick).
+``runs/<experiment>/<env id with / as _>/<agent>/seed<seed>`` with the same ``eval/*`` tags for
+every agent, logged against simulated time (the world tick): each point a metric over the last
+``log_every`` ticks (return and session length over the sessions that ended in them; drift recovery
+once, over the whole run).
 The report (``runs/<experiment>/report``) has results.json, results.md (mean ± 95% CI over seeds)
 and PNG plots.
 """
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from freshrec.agents.log import AgentSpec, Transitions
@@ -35,26 +38,36 @@ from freshrec.experiments.burn_in import BurnIn, burn_in
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import EVAL_SEEDS
 
-# TensorBoard tag -> summary key (K = 5, the default slate). Identical for every agent.
-TAGS: dict[str, str] = {
-    "eval/ctr": "ctr",
-    "eval/precision@5": "precision@5",
-    "eval/recall@5": "recall@5",
-    "eval/ndcg@5": "ndcg@5",
-    "eval/fresh_share@5": "fresh_share@5",
-    "eval/item_age": "item_age",
-    "eval/new_item_first_click": "new_item_first_click",
-    "eval/drift_recovery": "drift_recovery_steps",
-    "eval/return": "return",
-    "eval/session_length": "session_length",
-    "eval/coverage": "coverage",
-}
-REPORT_KEYS = (
-    "ctr", "precision@5", "ndcg@5", "recall@5", "fresh_share@5", "item_age", "new_item_first_impression",
-    "new_item_first_click", "new_item_shown_share", "drift_recovery_steps", "drift_recovery_censored",
-    "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
-    "intra_list_diversity",
-)  # fmt: skip
+
+def window_tags(k: int) -> dict[str, str]:
+    """TensorBoard tag -> summary key of the metrics logged per window (identical for every agent)."""
+    return {
+        "eval/ctr": "ctr",
+        f"eval/precision@{k}": f"precision@{k}",
+        f"eval/recall@{k}": f"recall@{k}",
+        f"eval/ndcg@{k}": f"ndcg@{k}",
+        f"eval/fresh_share@{k}": f"fresh_share@{k}",
+        "eval/item_age": "item_age",
+        "eval/new_item_first_click": "new_item_first_click",
+        "eval/coverage": "coverage",
+    }
+
+
+# Logged from sessions that ended in the window (whenever they began): a window of 50 ticks cannot
+# hold a 100-step session, so a window recorder would drop the long ones.
+SESSION_TAGS = {"eval/return": "return", "eval/session_length": "session_length"}
+# Logged once, at the end, over the whole run: recovery is followed for up to 50 of a user's steps.
+FINAL_TAGS = {"eval/drift_recovery": "drift_recovery_steps"}
+
+
+def report_keys(k: int) -> tuple[str, ...]:
+    """The summary keys in the report, in order."""
+    return (
+        "ctr", f"precision@{k}", f"ndcg@{k}", f"recall@{k}", f"fresh_share@{k}", "item_age", "new_item_first_impression",
+        "new_item_first_click", "new_item_shown_share", "drift_recovery_steps", "drift_recovery_censored",
+        "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
+        "intra_list_diversity",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,8 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
 
     began = time.perf_counter()
     env, obs = start.start()
-    agent = make_agent(agent_name, AgentSpec.from_env(env), seed, env)
+    spec = AgentSpec.from_env(env)
+    agent = make_agent(agent_name, spec, agent_seed(seed), env)
     agent.observe(start.log)
     recorder, window = Recorder(), Recorder()
     first = reset_info(env.unwrapped.state)
@@ -136,7 +150,15 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
     window.record_reset(first)
     run_dir = cfg.root / env_id.replace("/", "_") / agent_name / f"seed{seed}"
     writer = SummaryWriter(str(run_dir))
-    series: dict[str, list[tuple[int, float]]] = {key: [] for key in TAGS.values()}
+    tags = {**window_tags(spec.slate_size), **SESSION_TAGS}
+    series: dict[str, list[tuple[int, float]]] = {key: [] for key in (*tags.values(), *FINAL_TAGS.values())}
+    # Per session slot: steps and reward since the session began, and whether it began in this run
+    # (sessions under way at the end of burn-in had steps under the logging policy: left out).
+    steps = np.zeros(cfg.num_envs, np.int64)
+    gained = np.zeros(cfg.num_envs)
+    clean = np.zeros(cfg.num_envs, bool)
+    ended_len: list[np.ndarray] = []
+    ended_ret: list[np.ndarray] = []
     desc = f"{agent_name} {env_id.split('/')[-1]} seed {seed}"
     for t in tqdm(range(cfg.ticks), desc=desc, disable=not cfg.progress, leave=False):
         slates, _ = agent.predict(obs, deterministic=True)
@@ -145,19 +167,35 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
         window.record_step(info, reward, terminated, truncated)
         agent.observe(Transitions.from_step(obs, slates, info, reward, terminated, truncated))
         obs = nxt
+        steps += 1
+        gained += reward
+        done = terminated | truncated
+        keep = done & clean
+        ended_len.append(steps[keep].copy())
+        ended_ret.append(gained[keep].copy())
+        steps[done], gained[done], clean[done] = 0, 0.0, True
         if (t + 1) % cfg.log_every == 0 or t + 1 == cfg.ticks:
             tick = int(info["world_time"])
             summary = window.summary()
-            for tag, key in TAGS.items():
+            lengths, returns = np.concatenate(ended_len), np.concatenate(ended_ret)
+            summary["session_length"] = float(lengths.mean()) if lengths.size else math.nan
+            summary["return"] = float(returns.mean()) if lengths.size else math.nan
+            for tag, key in tags.items():
                 value = summary.get(key, math.nan)
                 if not math.isnan(value):
                     writer.add_scalar(tag, value, global_step=tick)
                     series[key].append((tick, value))
             window = Recorder()
             window.record_reset(reset_info(env.unwrapped.state))
+            ended_len, ended_ret = [], []
     summary = recorder.summary()
+    for tag, key in FINAL_TAGS.items():
+        if not math.isnan(summary[key]):
+            writer.add_scalar(tag, summary[key], global_step=int(env.unwrapped.state.time))
+            series[key].append((int(env.unwrapped.state.time), summary[key]))
     hparams = {"agent": agent_name, "env_id": env_id, "seed": seed, **_flat_config(cfg)}
-    metrics = {f"final/{k}": v for k, v in summary.items() if k in REPORT_KEYS and not math.isnan(v)}
+    keys = report_keys(spec.slate_size)
+    metrics = {f"final/{k}": v for k, v in summary.items() if k in keys and not math.isnan(v)}
     writer.add_hparams(hparams, metrics, run_name=".")
     writer.close()
     return RunRecord(agent_name, env_id, seed, summary, series, recorder.to_log(), time.perf_counter() - began)
@@ -193,30 +231,37 @@ def run(cfg: CompareConfig) -> list[RunRecord]:
                     s = record.summary
                     print(
                         f"  {env_id.split('/')[-1]:>16} seed {seed} {agent_name:>20}: CTR {s['ctr']:.3f}  "
-                        f"precision@5 {s['precision@5']:.3f}  fresh {s['fresh_share@5']:.3f}  ({record.seconds:.0f} s)"
+                        f"return {s['return']:.2f}  ({record.seconds:.0f} s)"
                     )
     return records
+
+
+def agent_seed(seed: int) -> int:
+    """The agents' own seed on world ``seed``: a separate stream from the world's and the logging policy's."""
+    return int(np.random.SeedSequence([seed, 2]).generate_state(1)[0])
 
 
 def results_table(records: list[RunRecord]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """env id -> agent -> metric -> {mean, ci95, values} over seeds."""
     out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    k = records[0].log.slate_item_ids.shape[1] if records else 5
     for r in records:
         out.setdefault(r.env_id, {}).setdefault(r.agent, {})
     for env_id, agents in out.items():
         for agent in agents:
             runs = [r for r in records if r.env_id == env_id and r.agent == agent]
-            for key in REPORT_KEYS:
+            for key in report_keys(k):
                 values = [r.summary.get(key, math.nan) for r in runs]
                 m, h = mean_ci(values)
                 agents[agent][key] = {"mean": m, "ci95": h, "values": values}
     return out
 
 
-def markdown(table: dict[str, dict[str, dict[str, dict[str, Any]]]], keys: tuple[str, ...] = REPORT_KEYS) -> str:
+def markdown(table: dict[str, dict[str, dict[str, dict[str, Any]]]], keys: tuple[str, ...] | None = None) -> str:
     """One table per env id: agents as rows, metrics as columns, mean ± 95% CI."""
     parts = []
     for env_id, agents in table.items():
+        keys = keys or tuple(next(iter(agents.values())))
         lines = [f"### {env_id}", "", "| agent | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
         for agent, metrics in agents.items():
             cells = []
@@ -285,12 +330,9 @@ def main(argv: list[str] | None = None) -> list[RunRecord]:
     )
     records = run(cfg)
     out = write_report(cfg, records, time.perf_counter() - began)
-    print(
-        markdown(
-            results_table(records),
-            ("ctr", "precision@5", "recall@5", "fresh_share@5", "drift_recovery_steps", "return"),
-        )
-    )
+    k = records[0].log.slate_item_ids.shape[1]
+    shown = ("ctr", f"precision@{k}", f"recall@{k}", f"fresh_share@{k}", "drift_recovery_steps", "return")
+    print(markdown(results_table(records), shown))
     print(f"report: {out}/results.md; TensorBoard: tensorboard --logdir {cfg.root}")
     return records
 

@@ -1,4 +1,4 @@
-"""The main job (``make demo``): random and most-popular slates on the default env, a metrics table and a report.
+"""The main job (``make demo``): random and public-popularity slates on the default env, a metrics table and a report.
 
 Until the learning agents land, the demo shows what the lab measures: every agent runs on the same
 held-out world seeds (``EVAL_SEEDS``), N concurrent sessions for T ticks each, and the table gives
@@ -64,7 +64,7 @@ def agents(slate_size: int) -> dict[str, object]:
     """Name -> factory(seed) of the agents the demo compares."""
     return {
         "random": lambda seed: RandomAgent(slate_size, seed=seed),
-        "most-popular": lambda seed: MostPopularAgent(slate_size),
+        "public-popular": lambda seed: MostPopularAgent(slate_size),
     }
 
 

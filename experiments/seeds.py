@@ -6,7 +6,9 @@ EVAL_SEEDS: tuple[int, ...] = (10_001, 10_002, 10_003, 10_004, 10_005)
 """Held-out worlds for every reported comparison (the demo and benchmarks use the first three)."""
 
 TRAIN_SEEDS = range(0, 10_000)
-"""Seeds for training, burn-in and tuning."""
+"""Seeds for training and tuning agents (the PPO agent, hyperparameter searches). The comparison's
+burn-in and the agents' own seeds in an evaluation are derived from the evaluation seed with
+``numpy.random.SeedSequence`` (separate streams), and nothing is tuned on them."""
 
 
 def check_eval_seed(seed: int) -> None:

@@ -93,6 +93,7 @@ class WorldState:
     rng: np.random.Generator  # endogenous draws (choices, engagement, leaving, gradual drift, returns)
     exo: np.random.Generator  # exogenous draws (arrivals, abrupt shifts): identical for every agent
     cand: np.random.Generator  # the candidate sampler's draws
+    ret: np.random.Generator  # return gaps and the closed-form drift of returning users
     centres: np.ndarray  # (T, D) float32 hidden topic centres
     next_session_id: int
     arrival_buffer: dict[str, np.ndarray]  # pre-drawn attributes of the next arrivals, consumed in order

@@ -4,9 +4,10 @@ The same code serves one session (B = 1, the single env) and thousands (the vect
 no scalar copy of the dynamics. ``World.step`` mutates the state's arrays in place (for speed) and
 returns what happened. Randomness comes only from the four generators that ``World.reset(seed)``
 spawns: ``init`` (the population and the first catalog), ``rng`` (choices, engagement, leaving,
-gradual drift, return gaps), ``exo`` (arrivals and abrupt shifts, drawn ahead in blocks, so every
-agent run on a seed meets the same new items and the same shocks at the same ticks) and
-``cand`` (the candidate sampler).
+gradual drift of online users), ``exo`` (arrivals and abrupt shifts, drawn ahead in blocks, so every
+agent run on a seed meets the same new items and the same shocks at the same ticks), ``cand`` (the
+candidate sampler) and ``ret`` (return gaps and the drift of users while away: kept apart so that
+agents whose sessions end at different times still share the choice stream).
 
 >>> from freshrec.simulators.config import WorldConfig
 >>> world = World(WorldConfig.regime("full").replace(users__users=50), num_sessions=2)
@@ -38,14 +39,15 @@ class World:
 
     def __init__(self, config: WorldConfig | None = None, num_sessions: int = 1) -> None:
         self.config = config = config or WorldConfig()
-        if not isinstance(num_sessions, int) or num_sessions < 1:
+        if isinstance(num_sessions, bool) or not isinstance(num_sessions, int | np.integer) or num_sessions < 1:
             raise ConfigError(f"num_sessions = {num_sessions!r}: must be an integer >= 1")
         if num_sessions >= config.users.users:
             raise ConfigError(
                 f"num_sessions = {num_sessions}: must be less than UserConfig.users = {config.users.users} "
                 "(each session serves a different user); raise users"
             )
-        self.num_sessions = num_sessions
+        num_sessions = int(num_sessions)
+        self.num_sessions: int = num_sessions
         c = config.catalog
         self.bank = TextBank.build(c.topics, c.latent_dim, np.random.default_rng(_TEXT_BANK_SEED))
         k = config.slate.slate_size
@@ -58,7 +60,7 @@ class World:
     def reset(self, seed: int | None = None) -> WorldState:
         """A fresh world: population, full catalog, B sessions of the first users, candidates."""
         c, u, sl = self.config.catalog, self.config.users, self.config.slate
-        init, rng, exo, cand = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+        init, rng, exo, cand, ret = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
         centres = _unit(init.standard_normal((c.topics, c.latent_dim))).astype(np.float32)
         n0, s_ = c.initial_items, c.slots
         items = self._draw_items(init, n0, centres)
@@ -138,6 +140,7 @@ class World:
             rng=rng,
             exo=exo,
             cand=cand,
+            ret=ret,
             centres=centres,
             next_session_id=0,
             arrival_buffer={},
@@ -414,8 +417,7 @@ class World:
         cat.head = None
         if sl.trending:
             score = np.where(cat.live, cat.trend, -1.0)
-            top = np.argpartition(-score, sl.trending - 1)[: sl.trending]
-            cat.trending[:] = top[np.lexsort((top, -score[top]))]
+            cat.trending[:] = np.argsort(-score, kind="stable")[: sl.trending]  # stable: ties go to the lower slot
 
     def _shift(self, state: WorldState) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Abrupt shifts due by now: long-term interest jumps to a new topic; an online user's interest too."""
@@ -452,12 +454,12 @@ class World:
         leaving = st.user[idx]
         ctr = st.clicks[idx] / np.maximum(st.step[idx], 1)
         mean_gap = dynamics.return_gap_mean(ctr, u.return_gap, u.return_sensitivity)
-        us.return_at[leaving] = state.time + state.rng.exponential(mean_gap)
+        us.return_at[leaving] = state.time + state.ret.exponential(mean_gap)
         us.session[leaving] = -1
         self._start_sessions(state, idx)
 
     def _start_sessions(self, state: WorldState, idx: np.ndarray) -> None:
-        """Slots ``idx`` take the offline users who want to return soonest (ties: lower id first)."""
+        """Slots ``idx`` take the offline users who want to return soonest (exact ties: any, deterministically)."""
         st, us, u = state.sessions, state.users, self.config.users
         n = idx.size
         wait = np.where(us.session < 0, us.return_at, np.inf)
@@ -472,7 +474,7 @@ class World:
             start = np.where(shifted[:, None], us.anchor[pick], us.interest[pick])
             us.interest[pick] = dynamics.ou_advance(
                 start, us.anchor[pick], np.maximum(now - since, 0.0), u.drift_reversion, u.drift_std,
-                state.rng.standard_normal((n, self.config.catalog.latent_dim)),
+                state.ret.standard_normal((n, self.config.catalog.latent_dim)),
             )  # fmt: skip
         else:
             us.interest[pick] = np.where(shifted[:, None], us.anchor[pick], us.interest[pick])

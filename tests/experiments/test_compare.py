@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from freshrec.experiments.compare import TAGS, CompareConfig, main, run
+from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, CompareConfig, main, run, window_tags
 from freshrec.experiments.seeds import EVAL_SEEDS
 from freshrec.simulators.config import WorldConfig
 
 AGENTS = ("random", "most-popular")
+TAGS = {**window_tags(5), **SESSION_TAGS, **FINAL_TAGS}
 
 
 def tiny(tmp_path: Path, **changes: object) -> CompareConfig:

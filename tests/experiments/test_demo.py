@@ -30,17 +30,17 @@ def test_demo_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         ]
     )
     printed = capsys.readouterr().out
-    assert "| ctr |" in printed and "random" in printed and "most-popular" in printed
+    assert "| ctr |" in printed and "random" in printed and "public-popular" in printed
     results = json.loads((out / "results.json").read_text())
     assert results["meta"]["seeds"] == list(EVAL_SEEDS[:2])
-    for name in ("random", "most-popular"):
+    for name in ("random", "public-popular"):
         runs = results["runs"][name]
         assert [r["seed"] for r in runs] == list(EVAL_SEEDS[:2])
         assert all(0.0 <= r["summary"]["ctr"] <= 1.0 for r in runs)
         assert all(not math.isnan(r["summary"]["precision@5"]) for r in runs)
-    # Random slates spread exposure; most-popular concentrates it (a behaviour the table must show).
-    gini = {name: results["runs"][name][0]["summary"]["exposure_gini"] for name in ("random", "most-popular")}
-    assert gini["most-popular"] > gini["random"] + 0.2
+    # Random slates spread exposure; public-popular concentrates it (a behaviour the table must show).
+    gini = {name: results["runs"][name][0]["summary"]["exposure_gini"] for name in ("random", "public-popular")}
+    assert gini["public-popular"] > gini["random"] + 0.2
     assert (out / "over_time.png").stat().st_size > 1000
     assert "mean ± 95% CI" in (out / "report.md").read_text()
 
