@@ -5,7 +5,7 @@ rec = Recorder(new_age=50.0)
 obs, info = env.reset(seed=0)
 rec.record_reset(info)
 for _ in range(steps):
-    obs, reward, terminated, truncated, info = env.step(agent.act(obs))
+    obs, reward, terminated, truncated, info = env.step(agent.predict(obs)[0])
     rec.record_step(info, reward, terminated, truncated)
 print(rec.summary())  # == summarize(rec.to_log())
 ```
@@ -30,9 +30,10 @@ relevance (its click probability if shown alone) is >= 0.5.
 | `new_item_shown_share` | share of items that arrived while recording (by the last recorded tick) shown at least once |
 | `new_item_clicked_share` | share of those clicked at least once |
 | `temporal_novelty` | share of non-empty slate items not recommended to that user before in the recording |
-| `drift_recovery_steps` | mean over shift events of the steps until the user's rolling precision@K recovers (see below); censored events count as the cap, 50 |
-| `drift_recovery_censored` | share of shift events that were censored |
-| `drift_events` | number of usable shift events |
+| `drift_recovery_steps` | mean over measured shift events of the steps until the user's rolling precision@K recovers (see below); censored events count as the cap, 50 |
+| `drift_recovery_censored` | share of measured shift events that were censored |
+| `drift_events` | number of measured shift events (pre-shift level > 0) |
+| `drift_events_no_pre` | number of shift events left unmeasured because the pre-shift level was 0 (no relevant item shown in the pre window) |
 | `return` | mean over completed sessions of the summed reward |
 | `session_length` | mean steps of completed sessions |
 | `return_rate` | share of users with a completed session whose first completed session is followed by another session of theirs |
@@ -44,10 +45,13 @@ relevance (its click probability if shown alone) is >= 0.5.
 | `repeated_share` | share of slate slots that repeated an earlier position (and so were empty) |
 
 Drift recovery: an event is a step with ``shifted`` (user u, tick t; the first step under u's new interests) where u
-has at least 3 recorded steps before t. Pre-shift level = u's mean precision@K over its last 10 steps before t. From
-t on (the shifted step is step 1) the rolling mean of precision@K over u's last 5 steps since t (fewer at first) is
-compared with 0.9 × the pre level; recovery = the first step where it reaches it. An event is censored, and counted
-as 50 steps, if that does not happen within 50 steps, before u's recorded steps run out, or before u's next shift.
+has at least 3 recorded steps before t. Pre-shift level = u's mean precision@K over its last 10 steps before t. An
+event whose pre level is 0 (no relevant item shown in those steps) has nothing to recover to, so it is not measured:
+it is left out of `drift_recovery_steps` and `drift_recovery_censored` and counted in `drift_events_no_pre`. For a
+measured event, from t on (the shifted step is step 1) the rolling mean of precision@K over u's last 5 steps since t
+(fewer at first) is compared with 0.9 × the pre level; recovery = the first step where it reaches it. An event is
+censored, and counted as 50 steps, if that does not happen within 50 steps, before u's recorded steps run out, or
+before u's next shift (measured or not).
 
 A *completed* session started (session_step 0) and ended (terminated or truncated) within the recording; sessions
 cut by the start or end of the recording are left out of the per-session means. Items that arrive during a step

@@ -8,7 +8,7 @@ arrival at the time shown), so the delay to a first impression is the item's age
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -124,6 +124,15 @@ def temporal_novelty(log: StepLog) -> float:
     return np.unique(user * span + item).size / n
 
 
+class DriftRecovery(NamedTuple):
+    """Drift recovery of a log: see `drift_recovery_stats`."""
+
+    steps: float  # mean recovery steps over the measured events (censored ones count as the cap)
+    censored: float  # share of the measured events that were censored
+    events: int  # measured events: shifts with >= min_pre steps before and a positive pre level
+    no_pre: int  # shifts with >= min_pre steps before but pre level 0, left out of steps and censored
+
+
 def drift_recovery(
     log: StepLog,
     pre_window: int = 10,
@@ -134,14 +143,31 @@ def drift_recovery(
     min_pre: int = 3,
     k: int | None = None,
 ) -> tuple[float, float, int]:
-    """(mean recovery steps, censored share, events): steps from a shift until rolling precision@k >= frac * pre level.
+    """(mean recovery steps, censored share, measured events); see `drift_recovery_stats`, which adds ``no_pre``."""
+    stats = drift_recovery_stats(log, pre_window, roll, cap, frac=frac, min_pre=min_pre, k=k)
+    return stats.steps, stats.censored, stats.events
 
-    An event is a row with ``shifted`` (user u, time t) where u has >= ``min_pre`` recorded steps before t. Its pre
-    level is u's mean precision@k over its last ``pre_window`` steps before t. Walking u's steps from t (the shifted
-    step is step 1), the rolling mean is over the last ``roll`` steps since t (all of them while fewer); recovery is
-    the first step where it reaches ``frac`` * pre level. An event is censored, and counted as ``cap`` steps, when
-    that does not happen within ``cap`` steps, before u's recorded steps run out, or before u's next shift.
-    No events: (NaN, NaN, 0).
+
+def drift_recovery_stats(
+    log: StepLog,
+    pre_window: int = 10,
+    roll: int = 5,
+    cap: int = 50,
+    *,
+    frac: float = 0.9,
+    min_pre: int = 3,
+    k: int | None = None,
+) -> DriftRecovery:
+    """Steps from a shift until the user's rolling precision@k >= frac * its pre-shift level, over measured events.
+
+    A candidate event is a row with ``shifted`` (user u, time t) where u has >= ``min_pre`` recorded steps before
+    t. Its pre level is u's mean precision@k over its last ``pre_window`` steps before t. A candidate whose pre
+    level is 0 (no relevant item in the top k over that window) has nothing to recover to: any rolling mean would
+    "reach" 0 at step 1, so it is not measured and only counted in ``no_pre``. For the other (measured) events,
+    walking u's steps from t (the shifted step is step 1), the rolling mean is over the last ``roll`` steps since t
+    (all of them while fewer); recovery is the first step where it reaches ``frac`` * pre level. An event is
+    censored, and counted as ``cap`` steps, when that does not happen within ``cap`` steps, before u's recorded steps
+    run out, or before u's next shift (measured or not). No measured events: steps and censored are NaN.
     """
     s = log.num_steps
     prec = precision_per_step(log, k) if s else np.zeros(0)
@@ -150,6 +176,8 @@ def drift_recovery(
     user = log.user_id[order]
     shifted = log.shifted[order]
     csum = np.r_[0.0, np.cumsum(prec[order])]  # (S+1,) window mean of [a, b) = (csum[b] - csum[a]) / (b - a)
+    # (S+1,) steps with a relevant item so far: an exact integer test of "pre level 0", free of float rounding
+    hits = np.r_[0, np.cumsum(prec[order] > 0)]
     new_block = np.r_[True, user[1:] != user[:-1]] if s else np.zeros(0, np.bool_)
     block_starts = np.flatnonzero(new_block)
     block_of = np.cumsum(new_block) - 1  # (S,) block index of each sorted row
@@ -160,11 +188,14 @@ def drift_recovery(
     # this user's block, so min() with the block end handles it.
     stop = np.minimum(end[shifts], np.r_[shifts[1:], s])
     usable = shifts - start[shifts] >= min_pre
-    ev, stop = shifts[usable], stop[usable]  # (E,)
-    if ev.size == 0:
-        return float("nan"), float("nan"), 0
+    ev, stop = shifts[usable], stop[usable]  # (E1,) candidate events
     lo = np.maximum(start[ev], ev - pre_window)
-    pre = (csum[ev] - csum[lo]) / (ev - lo)  # (E,)
+    has_pre = hits[ev] > hits[lo]  # (E1,) some relevant item shown in the pre window
+    no_pre = int(ev.size - has_pre.sum())
+    ev, stop, lo = ev[has_pre], stop[has_pre], lo[has_pre]  # (E,) measured events
+    if ev.size == 0:
+        return DriftRecovery(float("nan"), float("nan"), 0, no_pre)
+    pre = (csum[ev] - csum[lo]) / (ev - lo)  # (E,) all > 0
     upto = ev[:, None] + np.arange(1, cap + 1)[None, :]  # (E, cap) step m of the walk covers sorted rows [ev, upto)
     seen = upto <= stop[:, None]  # the walk only looks at rows of this user before its next shift
     upto = np.minimum(upto, s)
@@ -174,4 +205,4 @@ def drift_recovery(
     hit = seen & (rolling >= frac * pre[:, None] - 1e-9)
     recovered = hit.any(axis=1)
     steps = np.where(recovered, hit.argmax(axis=1) + 1, cap)
-    return float(steps.mean()), float(np.mean(~recovered)), int(ev.size)
+    return DriftRecovery(float(steps.mean()), float(np.mean(~recovered)), int(ev.size), no_pre)

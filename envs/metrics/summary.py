@@ -15,7 +15,7 @@ from freshrec.envs.metrics.accuracy import (
 from freshrec.envs.metrics.catalog import coverage, exposure_gini, intra_list_diversity, repeated_share
 from freshrec.envs.metrics.freshness import (
     clicked_item_age,
-    drift_recovery,
+    drift_recovery_stats,
     fresh_share_at_k,
     item_age,
     new_item_clicked_share,
@@ -55,6 +55,7 @@ def summary_keys(k: int) -> list[str]:
         "drift_recovery_steps",
         "drift_recovery_censored",
         "drift_events",
+        "drift_events_no_pre",
         "return",
         "session_length",
         "return_rate",
@@ -81,9 +82,10 @@ def summarize(
     if k == 0:  # nothing was recorded: no slate size, no values
         return dict.fromkeys(summary_keys(log.slate_size), float("nan")) | {
             "drift_events": 0.0,
+            "drift_events_no_pre": 0.0,
             "cumulative_engagement": 0.0,
         }
-    steps, censored, events = drift_recovery(log, pre_window, roll, cap, k=k)
+    drift = drift_recovery_stats(log, pre_window, roll, cap, k=k)
     values = [
         ctr(log),
         precision_at_k(log, k),
@@ -98,9 +100,10 @@ def summarize(
         new_item_shown_share(log),
         new_item_clicked_share(log),
         temporal_novelty(log),
-        steps,
-        censored,
-        float(events),
+        drift.steps,
+        drift.censored,
+        float(drift.events),
+        float(drift.no_pre),
         session_return(log),
         session_length(log),
         return_rate(log),
