@@ -20,9 +20,10 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ## Description
     A persistent population of users (10,000 by default) meets a catalog of 1,000 item slots. Each
     episode is one *session* of one user: every step the platform offers M = 32 candidate items
-    (the 6 newest arrivals, the 6 trending items and 20 drawn uniformly from the other live items),
-    the agent picks a slate of K = 5 of them, and the user clicks at most one (multinomial logit
-    with a no-click option). Users' hidden interests drift gradually (a mean-reverting random
+    (the 6 newest arrivals, the 6 trending items and 20 drawn uniformly from the live items, a drawn
+    item already among the first 12 being masked out), the agent picks a slate of K = 5 of them,
+    and the user clicks at most one (multinomial logit with a no-click option). Users' hidden
+    interests drift gradually (a mean-reverting random
     walk), shift abruptly (a hazard per tick, logged as ground truth) and follow what they consume;
     they get bored of a topic they keep consuming, lose patience with unanswered slates, leave, and
     come back later (sooner after a good session) with their state carried on and drifted for the
@@ -45,7 +46,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     | candidate_features | (M * F,) | float32 | M tokens of F, row-major (``reshape(M, F)``): text projection (P), log1p age, log1p clicks, log1p impressions |
     | candidate_ids | (M,) | int64 | global item ids (never reused) |
     | candidate_topics | (M,) | int64 | item category |
-    | candidate_mask | (M,) | int8 | 1 = a live item (0 only when the catalog is short) |
+    | candidate_mask | (M,) | int8 | 1 = offered (0: a sampled duplicate of a newest/trending item, or a short catalog) |
     | history_features | (H * F,) | float32 | user's last H clicks, newest first: text, log1p age at click, engagement, log1p ticks since |
     | history_ids / history_topics | (H,) | int64 | -1 = padding |
     | history_mask | (H,) | int8 | 1 = a real click |
