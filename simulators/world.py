@@ -22,19 +22,16 @@ from __future__ import annotations
 import numpy as np
 
 from freshrec.simulators import dynamics
+from freshrec.simulators.catalog import CatalogDynamics, unit
 from freshrec.simulators.config import ConfigError, WorldConfig
+from freshrec.simulators.shifts import ShiftDynamics
 from freshrec.simulators.state import Catalog, Sessions, StepResult, Users, WorldState
 from freshrec.simulators.text import TextBank
 
-_BLOCK = 512  # exogenous events drawn ahead per refill
 _TEXT_BANK_SEED = 20_241_201  # the style words' hidden directions are part of the world's definition
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-class World:
+class World(CatalogDynamics, ShiftDynamics):
     """A population of users with drifting interests meeting a catalog whose items arrive and age."""
 
     def __init__(self, config: WorldConfig | None = None, num_sessions: int = 1) -> None:
@@ -61,7 +58,7 @@ class World:
         """A fresh world: population, full catalog, B sessions of the first users, candidates."""
         c, u, sl = self.config.catalog, self.config.users, self.config.slate
         init, rng, exo, cand, ret = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
-        centres = _unit(init.standard_normal((c.topics, c.latent_dim))).astype(np.float32)
+        centres = unit(init.standard_normal((c.topics, c.latent_dim))).astype(np.float32)
         n0, s_ = c.initial_items, c.slots
         items = self._draw_items(init, n0, centres)
         rate = c.arrival_rate if c.arrival_rate > 0 else 1.0
@@ -93,7 +90,7 @@ class World:
         catalog.trending[:] = np.arange(sl.trending)  # slots not live yet are masked out by the generator
 
         topics = init.integers(c.topics, size=u.users)
-        anchor = _unit(
+        anchor = unit(
             centres[topics] + u.interest_spread * init.standard_normal((u.users, c.latent_dim)) / np.sqrt(c.latent_dim)
         )
         h = sl.history
@@ -154,54 +151,6 @@ class World:
         self._refill_shifts(state)
         self._start_sessions(state, np.arange(b))
         return state
-
-    def _draw_items(self, gen: np.random.Generator, n: int, centres: np.ndarray) -> dict[str, np.ndarray]:
-        """Hidden and public attributes of ``n`` new items; text picked from topic and latent offset."""
-        c = self.config.catalog
-        topic = gen.integers(c.topics, size=n)
-        offset = c.item_spread * gen.standard_normal((n, c.latent_dim)) / np.sqrt(c.latent_dim)
-        latent = _unit(centres[topic] + offset).astype(np.float32)
-        quality = (c.quality_std * gen.standard_normal(n)).astype(np.float32)
-        noun = gen.integers(self.bank.nouns_per_topic, size=n)
-        return {"topic": topic, "latent": latent, "quality": quality, "text": self.bank.text_ids(topic, offset, noun)}
-
-    def _refill_arrivals(self, state: WorldState) -> None:
-        """Draw the next block of arrivals (a Poisson process of ``arrival_rate`` per tick) from ``exo``."""
-        rate = self.config.catalog.arrival_rate
-        buf = state.arrival_buffer
-        left = {k: v[state.arrival_cursor :] for k, v in buf.items()}
-        if rate <= 0:
-            state.arrival_buffer = {"time": np.array([np.inf])}
-            state.arrival_cursor = 0
-            return
-        start = float(buf["time"][-1]) if buf else 0.0
-        new = self._draw_items(state.exo, _BLOCK, state.centres)
-        new["time"] = start + np.cumsum(state.exo.exponential(1.0 / rate, size=_BLOCK))
-        state.arrival_buffer = {k: np.concatenate([left[k], v]) if k in left else v for k, v in new.items()}
-        state.arrival_cursor = 0
-
-    def _refill_shifts(self, state: WorldState) -> None:
-        """Draw the next block of abrupt shifts: a Poisson process of rate users * hazard, users uniform."""
-        u, c = self.config.users, self.config.catalog
-        rate = u.users * u.shift_hazard if u.abrupt_shifts else 0.0
-        if rate <= 0:
-            state.shift_buffer = {"time": np.array([np.inf])}
-            state.shift_cursor = 0
-            return
-        exo = state.exo
-        left = {k: v[state.shift_cursor :] for k, v in state.shift_buffer.items()}
-        start = float(state.shift_buffer["time"][-1]) if state.shift_buffer else 0.0
-        new: dict[str, np.ndarray] = {
-            "time": start + np.cumsum(exo.exponential(1.0 / rate, size=_BLOCK)),
-            "user": exo.integers(u.users, size=_BLOCK),
-            "topic": exo.integers(c.topics, size=_BLOCK),
-            "noise": exo.standard_normal((_BLOCK, c.latent_dim)).astype(np.float32),
-        }
-        # The new long-term interests, computed for the whole block at once (not per tick).
-        after = state.centres[new["topic"]] + u.interest_spread * new["noise"] / np.sqrt(c.latent_dim)
-        new["after"] = _unit(after).astype(np.float32)
-        state.shift_buffer = {k: np.concatenate([left[k], v]) if k in left else v for k, v in new.items()}
-        state.shift_cursor = 0
 
     # ---------------------------------------------------------------- step
     def step(self, state: WorldState, positions: np.ndarray) -> StepResult:
@@ -375,75 +324,6 @@ class World:
             else:
                 array[:] = value[:, :q]
 
-    def _arrive(self, state: WorldState) -> tuple[np.ndarray, np.ndarray]:
-        """New items that arrived by now take the oldest slots; returns (arrived ids, retired ids)."""
-        buf = state.arrival_buffer
-        times = buf["time"]
-        end = state.arrival_cursor + int(np.searchsorted(times[state.arrival_cursor :], state.time, side="right"))
-        while end == len(times) and np.isfinite(times[-1]):  # the block ran out: draw the next one
-            self._refill_arrivals(state)
-            buf, times = state.arrival_buffer, state.arrival_buffer["time"]
-            end = int(np.searchsorted(times, state.time, side="right"))
-        start = state.arrival_cursor
-        n = end - start
-        if n == 0:
-            return _EMPTY_I, _EMPTY_I
-        state.arrival_cursor = end
-        cat, s_ = state.catalog, self.config.catalog.slots
-        take = slice(max(start, end - s_), end)  # more arrivals than slots in one tick: only the last S stay
-        n = take.stop - take.start
-        slots = (cat.next_slot + np.arange(n)) % s_
-        retired = cat.item_id[slots][cat.live[slots]]
-        ids = cat.next_item_id + np.arange(n)
-        cat.item_id[slots] = ids
-        for name in ("topic", "latent", "quality", "text"):
-            getattr(cat, name)[slots] = buf[name][take]
-        cat.arrival[slots] = state.time
-        cat.live[slots] = True
-        for name in ("clicks", "impressions", "trend", "trend_pending"):
-            getattr(cat, name)[slots] = 0.0
-        cat.next_slot = int((cat.next_slot + n) % s_)
-        cat.head = cat.pool = None
-        cat.next_item_id += n
-        return ids, retired
-
-    def _refresh_trending(self, state: WorldState) -> None:
-        """Decay the public trending counts and take the current top ones (ties: lower slot first)."""
-        cat, sl = state.catalog, self.config.slate
-        factor = dynamics.half_life_factor(sl.trending_every, self.config.catalog.trend_half_life)
-        cat.trend *= factor
-        cat.trend += cat.trend_pending
-        cat.trend_pending[:] = 0.0
-        cat.head = None
-        if sl.trending:
-            score = np.where(cat.live, cat.trend, -1.0)
-            cat.trending[:] = np.argsort(-score, kind="stable")[: sl.trending]  # stable: ties go to the lower slot
-
-    def _shift(self, state: WorldState) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Abrupt shifts due by now: long-term interest jumps to a new topic; an online user's interest too."""
-        buf = state.shift_buffer
-        times = buf["time"]
-        end = state.shift_cursor + int(np.searchsorted(times[state.shift_cursor :], state.time, side="right"))
-        while end == len(times) and np.isfinite(times[-1]):
-            self._refill_shifts(state)
-            buf, times = state.shift_buffer, state.shift_buffer["time"]
-            end = int(np.searchsorted(times, state.time, side="right"))
-        start, state.shift_cursor = state.shift_cursor, end
-        if end == start:
-            empty = np.zeros((0, self.config.catalog.latent_dim), np.float32)
-            return _EMPTY_I, _EMPTY_I, empty, empty
-        us = state.users
-        users, topics, after = buf["user"][start:end], buf["topic"][start:end], buf["after"][start:end]
-        before = us.anchor.take(users, axis=0)
-        us.anchor[users] = after
-        us.anchor_topic[users] = topics
-        us.last_shift[users] = state.time
-        session = us.session[users]
-        online = session >= 0
-        us.interest[users[online]] = after[online]  # online users feel it now; offline ones at their return
-        state.sessions.shifted[session[online]] = True
-        return users, topics, before, after
-
     # ---------------------------------------------------------------- sessions
     def restart(self, state: WorldState, done: np.ndarray) -> None:
         """End the sessions where ``done`` (B,) is true and give each slot the next returning user."""
@@ -495,67 +375,3 @@ class World:
         st.skip_item[idx] = -1
         st.skip_valid[idx] = False
         self._propose(state, idx)
-
-    # ---------------------------------------------------------------- candidates
-    def _propose(self, state: WorldState, idx: np.ndarray) -> None:
-        """M candidates for sessions ``idx``: the newest arrivals, the trending list, then a uniform sample.
-
-        The generator reads public signals only. The newest and trending heads are shared by all
-        sessions at a tick (a slot in both lists appears once; its second copy is masked out). The
-        rest is a per-session uniform sample without replacement of the live items, drawn once per
-        tick for every session slot from the generator's own stream: it depends on the seed and the
-        tick only, so every agent run on a seed gets the same samples (items also in the head are
-        masked out; with fewer live items than places the remaining places are masked out). Only the
-        trending list, a public signal, reflects what the agent did.
-        """
-        cat, sl, st = state.catalog, self.config.slate, state.sessions
-        s_ = self.config.catalog.slots
-        if cat.head is None:  # changes only with arrivals and trending refreshes
-            newest = (cat.next_slot - 1 - np.arange(sl.newest)) % s_
-            cat.head = np.concatenate([newest, cat.trending])
-            cat.head_valid = cat.live[cat.head]
-            if sl.trending and sl.newest:
-                cat.head_valid[sl.newest :] &= ~(cat.trending[:, None] == newest).any(axis=1)
-            cat.in_head = np.zeros(s_, bool)
-            cat.in_head[cat.head[cat.head_valid]] = True
-        head, head_valid, in_head = cat.head, cat.head_valid, cat.in_head
-        assert head_valid is not None and in_head is not None
-        r = sl.num_candidates - self._head
-        if r > 0:
-            if cat.pool is None:  # changes only with arrivals
-                cat.pool = np.flatnonzero(cat.live)
-            pool = cat.pool
-            if state.sample_time != state.time:  # one draw per tick for all B slots
-                if pool.size <= r:  # not enough live items: offer them all, mask the rest
-                    block = np.broadcast_to(np.resize(pool, r), (self.num_sessions, r)).copy()
-                else:
-                    block = pool[_sample_without_replacement(state.cand, pool.size, self.num_sessions, r)]
-                state.sample, state.sample_time = block, state.time
-            sample = state.sample[idx]  # (n, R) slots
-            valid = ~in_head.take(sample)
-            if pool.size <= r:
-                valid &= np.arange(r) < pool.size
-            st.candidates[idx, self._head :] = sample
-            st.candidate_valid[idx, self._head :] = valid
-        st.candidates[idx, : self._head] = head
-        st.candidate_valid[idx, : self._head] = head_valid
-
-
-def _sample_without_replacement(gen: np.random.Generator, population: int, rows: int, size: int) -> np.ndarray:
-    """(rows, size) indices in [0, population), distinct within each row; duplicates are redrawn.
-
-    Drawing with replacement and redrawing the few collisions is far cheaper than a permutation of
-    the population per row when size << population (the usual case: 20 of ~1,000).
-    """
-    draw = gen.integers(population, size=(rows, size))
-    while True:
-        draw.sort(axis=1)
-        dup = np.zeros_like(draw, dtype=bool)
-        dup[:, 1:] = draw[:, 1:] == draw[:, :-1]
-        count = int(dup.sum())
-        if count == 0:
-            return draw
-        draw[dup] = gen.integers(population, size=count)
-
-
-_EMPTY_I = np.zeros(0, np.int64)
