@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,11 @@ def text_features(bank: TextBank, encoder: str = "minilm", dim: int = 16) -> np.
     if path.exists():
         features = np.load(path)
     else:
+        # Once per machine (then read from disk): say so, since MiniLM takes ~10 s on 2 cores.
+        print(
+            f"freshrec: encoding {len(bank.texts):,} item texts with {encoder} (once; cached in {path.parent})",
+            file=sys.stderr,
+        )
         embeddings = make_encoder(encoder).encode(list(bank.texts)).astype(np.float64)  # (n, E)
         features = project(embeddings, dim)
         path.parent.mkdir(parents=True, exist_ok=True)
