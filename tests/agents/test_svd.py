@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hand_logs import M
+from hand_logs import click_log as _click_log
+from hand_logs import observation as _observation
 from sklearn.linear_model import Ridge
 
 import freshrec.envs  # noqa: F401 (registers the ids)
@@ -13,9 +16,6 @@ from freshrec.agents.base import Agent, top_k
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.registry import make_agent
 from freshrec.agents.svd import SVDAgent, make_svd, make_svd_fold_in
-
-P, M, H = 2, 8, 4  # text columns, candidates, history length of the hand-built data
-F = P + 3
 
 
 def item_text(items: np.ndarray) -> np.ndarray:
@@ -28,49 +28,15 @@ def item_text(items: np.ndarray) -> np.ndarray:
 
 
 def click_log(clicks: list[tuple[int, int, int]]) -> Transitions:
-    """A log with one row per (time, user, item) click; each row offers only the clicked item, at position 0."""
-    t, u, i = (np.array(col, np.int64) for col in zip(*clicks, strict=True))
-    r = t.size
-    candidates = np.full((r, M), -1, np.int64)
-    candidates[:, 0] = i
-    features = np.zeros((r, M, F), np.float32)
-    features[:, 0, :P] = item_text(i)
-    return Transitions(
-        time=t,
-        user_id=u,
-        session_id=u,
-        candidate_ids=candidates,
-        candidate_features=features,
-        history_ids=np.full((r, H), -1, np.int64),
-        slate_positions=np.tile(np.arange(5), (r, 1)),
-        slate_item_ids=np.concatenate([i[:, None], np.full((r, 4), -1)], axis=1),
-        clicked_position=np.zeros(r, np.int64),
-        clicked_item_id=i,
-        engagement=np.full(r, 0.5, np.float32),
-        reward=np.ones(r, np.float32),
-        done=np.zeros(r, bool),
-    )
+    """A log of (time, user, item) clicks with this module's item texts (``hand_logs.click_log``)."""
+    return _click_log(clicks, item_text)
 
 
 def observation(
     candidates: list[int], popularity: list[float], histories: list[list[int]], users: list[int]
 ) -> dict[str, np.ndarray]:
-    """A batched observation: every session sees the same candidates (-1 = masked) with these log1p click counts."""
-    n = len(users)
-    cand = np.tile(np.array(candidates, np.int64), (n, 1))
-    features = np.zeros((n, M, F), np.float32)
-    features[:, :, :P] = item_text(cand)
-    features[:, :, P + 1] = popularity
-    history = np.full((n, H), -1, np.int64)
-    for row, h in enumerate(histories):
-        history[row, : len(h)] = h
-    return {
-        "candidate_ids": cand,
-        "candidate_mask": (cand >= 0).astype(np.int8),
-        "candidate_features": features.reshape(n, -1),
-        "history_ids": history,
-        "user_id": np.array(users, np.int64)[:, None],
-    }
+    """A batched observation (``hand_logs.observation``)."""
+    return _observation(candidates, popularity, histories, users, item_text)
 
 
 # Group A: staircase over items 10-13 (users 0-3), group B: staircase over 20-22 (users 4-6). Rank 7;

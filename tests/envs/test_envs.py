@@ -1,38 +1,20 @@
-"""The single-session env ``FreshRecEnv`` through ``gymnasium.make``: API conformance, determinism, spaces, fuzz."""
+"""The single-session env ``FreshRecEnv`` through ``gymnasium.make``: API conformance, determinism, spaces, info."""
 
 from __future__ import annotations
 
-import math
 import pickle
-import re
 import warnings
 from typing import Any
 
 import gymnasium
 import numpy as np
 import pytest
+from env_helpers import HASH, IDS, F, K, M, make
 from gymnasium.utils.env_checker import check_env, data_equivalence
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from freshrec.envs import ENV_IDS, MAX_EPISODE_STEPS, FreshRecEnv
-from freshrec.simulators.config import ConfigError, WorldConfig
-
-HASH = "hashing:64"  # the fast test encoder: 64-d hashed bag of words, projected to text_dim = 16
-M, K, F = 32, 5, 16 + 3
-IDS = sorted(ENV_IDS)
-
-
-def make(env_id: str = "freshrec/DriftingUsers-v0", **kwargs: Any) -> gymnasium.Env[Any, Any]:
-    kwargs.setdefault("encoder", HASH)
-    return gymnasium.make(env_id, **kwargs)
-
-
-def finite(value: Any) -> bool:
-    """True when every number in a (nested) obs/info value is finite."""
-    if isinstance(value, dict):
-        return all(finite(v) for v in value.values())
-    arr = np.asarray(value)
-    return arr.dtype.kind not in "fc" or bool(np.all(np.isfinite(arr)))
+from freshrec.simulators.config import WorldConfig
 
 
 # ---------------------------------------------------------------- conformance
@@ -292,158 +274,3 @@ def test_engagement_reward() -> None:
         if terminated or truncated:
             env.reset()
     assert 0 < max(rewards) < 1
-
-
-# ---------------------------------------------------------------- fuzz
-INVALID_ACTIONS: list[tuple[Any, str]] = [
-    (np.array([0, 1, 2, 3, -1]), r"slate position 4 = -1: must be an integer in \[0, 31\]"),
-    (np.array([-7, 1, 2, 3, 4]), r"slate position 0 = -7: must be an integer in \[0, 31\]"),
-    (np.array([0, 1, 32, 3, 4]), r"slate position 2 = 32: must be an integer in \[0, 31\]"),
-    (np.array([0, 1, 2, 3, 4000]), r"slate position 4 = 4000: must be an integer in \[0, 31\]"),
-    (np.array([0, 1, 2, 3]), r"shape \(4,\): must be \(5,\)"),
-    (np.array([[0, 1], [2, 3]]), r"shape \(2, 2\): must be \(5,\)"),
-    (np.array(3), r"shape \(\): must be \(5,\)"),
-    (np.array([0.0, 1.5, 2.0, 3.0, 4.0]), r"integer in \[0, 31\]"),
-    (np.array([0.0, 1.0, np.nan, 3.0, 4.0]), r"integer in \[0, 31\]"),
-    (np.array([0.0, 1.0, np.inf, 3.0, 4.0]), r"integer in \[0, 31\]"),
-    (np.array([True, False, True, False, True]), r"integer in \[0, 31\]"),
-    (np.array(["a", "b", "c", "d", "e"]), r"integer in \[0, 31\]"),
-]
-
-
-@pytest.mark.parametrize(
-    ("action", "message"), INVALID_ACTIONS, ids=[f"{a.dtype}{list(a.shape)}" for a, _ in INVALID_ACTIONS]
-)
-def test_invalid_action_raises_and_leaves_the_env_usable(action: np.ndarray, message: str) -> None:
-    env = make()
-    env.reset(seed=0)
-    time = env.unwrapped.state.time
-    with pytest.raises(ValueError, match=message):
-        env.step(action)
-    assert env.unwrapped.state.time == time  # nothing moved
-    nxt = env.step(np.arange(K))
-    assert env.observation_space.contains(nxt[0])
-
-
-@pytest.mark.parametrize(
-    ("bad", "shown"),
-    [(4.5, "4.5"), (np.nan, "nan"), (1e30, "1e+30"), (np.uint64(2**64 - 1), "18446744073709551615")],
-    ids=["fraction", "nan", "huge", "uint64"],
-)
-def test_invalid_float_action_names_its_position_and_value(bad: Any, shown: str) -> None:
-    action = np.array([0, 1, 2, 3, 0], dtype=np.asarray(bad).dtype)
-    action[4] = bad
-    env = make()
-    env.reset(seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no cast warnings on the way to the error
-        with pytest.raises(ValueError, match=rf"slate position 4 = {re.escape(shown)}\b.*\[0, 31\]"):
-            env.step(action)
-
-
-def test_whole_floats_and_lists_are_accepted() -> None:
-    env = make()
-    env.reset(seed=0)
-    a = env.step(np.array([0.0, 1.0, 2.0, 3.0, 4.0]))
-    env.reset(seed=0)
-    b = env.step([0, 1, 2, 3, 4])
-    assert data_equivalence(a, b, exact=True)
-
-
-def test_fuzz_valid_and_invalid_actions(small_config: WorldConfig) -> None:
-    rng = np.random.default_rng(123)
-    env = make(config=small_config.replace(catalog__arrival_rate=2.0, users__shift_hazard=0.01))
-    obs, _ = env.reset(seed=9)
-    space = env.observation_space
-    repeats = 0
-    for i in range(400):
-        if rng.random() < 0.2:
-            action, _ = INVALID_ACTIONS[int(rng.integers(len(INVALID_ACTIONS)))]
-            with pytest.raises(ValueError, match=r"\[0, 31\]|must be \(5,\)"):
-                env.step(action)
-            continue
-        action = rng.integers(0, M, K)  # repeats are frequent: 5 draws of 32 collide ~28% of the time
-        obs, reward, terminated, truncated, info = env.step(action)
-        assert space.contains(obs), i
-        assert finite(obs) and math.isfinite(reward) and finite(info), i
-        rep = info["repeated_positions"]
-        if rep.any():
-            repeats += 1
-            assert np.all(info["slate_item_ids"][rep] == -1) and np.all(info["slate_click_prob"][rep] == 0)
-            assert not rep[info["clicked_position"]] or info["clicked_position"] == -1
-        if terminated or truncated:
-            obs, _ = env.reset()
-    assert repeats > 30
-
-
-# ---------------------------------------------------------------- arguments
-def test_env_arguments(small_config: WorldConfig) -> None:
-    env = make(config=small_config, text_dim=8)
-    obs, _ = env.reset(seed=0)
-    assert env.unwrapped.config == small_config
-    assert obs["candidate_features"].shape == (M * (8 + 3),)
-    assert obs["history_features"].shape == (16 * (8 + 3),) and obs["skipped_features"].shape == (10 * (8 + 3),)
-    assert env.observation_space["user_id"].high[0] == 199
-    with pytest.raises(ConfigError, match="config = 'full': must be a WorldConfig"):
-        make(config="full")
-    with pytest.raises(ConfigError, match="regime 'bogus'"):
-        make(regime="bogus")
-    with pytest.raises(ValueError, match="encoder = 'bogus'"):
-        make(encoder="bogus")
-    with pytest.raises(ValueError, match="text_dim = 0"):
-        make(text_dim=0)
-
-
-def test_small_slates_and_candidate_sets() -> None:
-    cfg = WorldConfig().replace(
-        users__users=100, catalog__slots=50, catalog__initial_items=50,
-        slate__num_candidates=8, slate__slate_size=2, slate__newest=2, slate__trending=2, slate__history=3,
-        slate__skipped=1,
-    )  # fmt: skip
-    env = make(config=cfg)
-    obs, _ = env.reset(seed=0)
-    assert env.action_space.nvec.tolist() == [8, 8]
-    rng = np.random.default_rng(0)
-    for _ in range(100):
-        obs, _, terminated, truncated, _ = env.step(rng.integers(0, 8, 2))
-        assert env.observation_space.contains(obs)
-        assert obs["skipped_ids"].shape == (1,) and obs["history_ids"].shape == (3,)
-        if terminated or truncated:
-            env.reset()
-
-
-def test_default_minilm_env_observation_shapes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one test that builds the real sentence encoder (all-MiniLM-L6-v2, offline).
-
-    Encoding the bank's 5,280 texts costs ~30-60 s on a CPU, so this test keeps the projected features in
-    pytest's cache folder (``.pytest_cache``) across runs instead of the per-test temporary cache: the first
-    run encodes, later runs read the file. ``pytest --cache-clear`` encodes again.
-    """
-    if getattr(request.config, "cache", None) is not None:
-        monkeypatch.setenv("FRESHREC_CACHE", str(request.config.cache.mkdir("freshrec_minilm")))
-    env = gymnasium.make("freshrec/DriftingUsers-v0")
-    assert env.spec is not None and "encoder" not in env.spec.kwargs  # the default encoder
-    assert env.unwrapped.text.shape == (len(env.unwrapped.world.bank.texts), 16)
-    obs, _ = env.reset(seed=0)
-    shapes = {k: v.shape for k, v in obs.items()}
-    assert shapes == {
-        "candidate_features": (32 * 19,),
-        "candidate_ids": (32,),
-        "candidate_topics": (32,),
-        "candidate_mask": (32,),
-        "history_features": (16 * 19,),
-        "history_ids": (16,),
-        "history_topics": (16,),
-        "history_mask": (16,),
-        "skipped_features": (10 * 19,),
-        "skipped_ids": (10,),
-        "skipped_topics": (10,),
-        "skipped_mask": (10,),
-        "user_id": (1,),
-        "context": (4,),
-    }
-    assert env.observation_space.contains(obs)
-    text = obs["candidate_features"].reshape(32, 19)[:, :16]
-    assert np.all(np.linalg.norm(text, axis=1) <= 1 + 1e-5) and np.abs(text).max() > 0.1
-    obs, *_ = env.step(env.action_space.sample())
-    assert env.observation_space.contains(obs)

@@ -1,0 +1,28 @@
+"""Making single envs for the tests (importable: pytest's pythonpath has tests/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from freshrec.envs import ENV_IDS
+
+HASH = "hashing:64"  # the fast test encoder: 64-d hashed bag of words, projected to text_dim = 16
+M, K, F = 32, 5, 16 + 3
+IDS = sorted(ENV_IDS)
+
+
+def make(env_id: str = "freshrec/DriftingUsers-v0", **kwargs: Any) -> gymnasium.Env[Any, Any]:
+    """``gymnasium.make`` with the fast test encoder unless another is given."""
+    kwargs.setdefault("encoder", HASH)
+    return gymnasium.make(env_id, **kwargs)
+
+
+def finite(value: Any) -> bool:
+    """True when every number in a (nested) obs/info value is finite."""
+    if isinstance(value, dict):
+        return all(finite(v) for v in value.values())
+    arr = np.asarray(value)
+    return arr.dtype.kind not in "fc" or bool(np.all(np.isfinite(arr)))
