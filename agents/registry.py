@@ -1,4 +1,4 @@
-"""Every agent by name, built the same way: ``make_agent(name, spec, seed, env)``.
+"""Every agent by name, built the same way: ``make_agent(name, spec, seed, env, **options)``.
 
 ``env`` is the vector env the agent will act in; only the oracle reads it (for the hidden truth),
 and says so in its name. Modules are imported on first use, so heavy ones (torch) load only when
@@ -25,13 +25,20 @@ AGENTS: dict[str, tuple[str, str]] = {
     "sequence-transformer": ("freshrec.agents.sequence_agent", "make_sequence_transformer"),
     "linucb": ("freshrec.agents.bandit", "make_linucb"),
     "myopic-oracle": ("freshrec.agents.oracle", "make_myopic_oracle"),
+    # Trained policies: make_agent(..., model=PATH) names the saved model (experiments/train_agent.py).
+    "ppo": ("freshrec.agents.ppo.agent", "make_ppo"),
+    "ppo-mlp": ("freshrec.agents.ppo.agent", "make_ppo"),
 }
+NEEDS_MODEL = frozenset({"ppo", "ppo-mlp"})
+"""Agents that load a trained model instead of fitting on the log."""
+BASELINES: tuple[str, ...] = tuple(a for a in AGENTS if a not in NEEDS_MODEL)
 
 
-def make_agent(name: str, spec: AgentSpec, seed: int, env: Any) -> Agent:
-    """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``."""
+def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) -> Agent:
+    """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``; ``options`` go to its factory
+    (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if name not in AGENTS:
         raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)}")
     module, factory = AGENTS[name]
-    agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env)
+    agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **options)
     return agent

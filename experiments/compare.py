@@ -18,7 +18,6 @@ and PNG plots.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -30,11 +29,12 @@ import numpy as np
 from tqdm import tqdm
 
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.registry import AGENTS, make_agent
+from freshrec.agents.registry import AGENTS, BASELINES, NEEDS_MODEL, make_agent
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments.burn_in import BurnIn, burn_in
+from freshrec.experiments.cli import parse_config
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import EVAL_SEEDS
 
@@ -76,8 +76,10 @@ class CompareConfig:
 
     experiment: str = "compare"
     """Name: runs land in ``runs_dir/experiment``."""
-    agents: tuple[str, ...] = tuple(AGENTS)
-    """Agents by registry name (``freshrec.agents.registry.AGENTS``)."""
+    agents: tuple[str, ...] = BASELINES
+    """Agents by registry name (``freshrec.agents.registry.AGENTS``); default: every baseline."""
+    models: tuple[str, ...] = ()
+    """Trained models for the agents that need one, as name=path (e.g. ppo=runs/<run>/final_model.zip)."""
     env_ids: tuple[str, ...] = ("freshrec/DriftingUsers-v0", "freshrec/Stationary-v0")
     """Registered env ids (regimes)."""
     seeds: int = 3
@@ -105,6 +107,10 @@ class CompareConfig:
         unknown = [a for a in self.agents if a not in AGENTS]
         if unknown or not self.agents:
             raise ValueError(f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}")
+        models = self.model_paths()
+        missing = [a for a in self.agents if a in NEEDS_MODEL and a not in models]
+        if missing:
+            raise ValueError(f"agents {missing} need a trained model: pass models=('{missing[0]}=PATH',)")
         bad = [e for e in self.env_ids if e not in ENV_IDS]
         if bad or not self.env_ids:
             raise ValueError(f"env_ids = {list(self.env_ids)}: each must be one of {sorted(ENV_IDS)}")
@@ -115,6 +121,16 @@ class CompareConfig:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
         if not 0.0 <= self.logging_epsilon <= 1.0:
             raise ValueError(f"logging_epsilon = {self.logging_epsilon}: must be in [0, 1]")
+
+    def model_paths(self) -> dict[str, str]:
+        """Agent name -> model path, from ``models``."""
+        out = {}
+        for item in self.models:
+            name, sep, path = item.partition("=")
+            if not sep or name not in NEEDS_MODEL or not path:
+                raise ValueError(f"models entry {item!r}: must be NAME=PATH with NAME one of {sorted(NEEDS_MODEL)}")
+            out[name] = path
+        return out
 
     @property
     def root(self) -> Path:
@@ -142,7 +158,9 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
     began = time.perf_counter()
     env, obs = start.start()
     spec = AgentSpec.from_env(env)
-    agent = make_agent(agent_name, spec, agent_seed(seed), env)
+    models = cfg.model_paths()
+    options = {"model": models[agent_name]} if agent_name in models else {}
+    agent = make_agent(agent_name, spec, agent_seed(seed), env, **options)
     agent.observe(start.log)
     recorder, window = Recorder(), Recorder()
     first = reset_info(env.unwrapped.state)
@@ -304,20 +322,7 @@ def write_report(cfg: CompareConfig, records: list[RunRecord], seconds: float) -
 
 
 def _parse(argv: list[str] | None) -> CompareConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    defaults = CompareConfig()
-    for f in fields(CompareConfig):
-        if f.name == "extra":
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        elif isinstance(default, tuple):
-            parser.add_argument(flag, type=lambda s: tuple(x for x in s.split(",") if x), default=default)
-        else:
-            parser.add_argument(flag, type=type(default), default=default)
-    return CompareConfig(**vars(parser.parse_args(argv)))
+    return parse_config(CompareConfig, argv, __doc__, skip=("extra",))
 
 
 def main(argv: list[str] | None = None) -> list[RunRecord]:

@@ -91,3 +91,23 @@ def _clicked_in_slot_1(log: Transitions, text_of: Callable[[np.ndarray], np.ndar
 def clicked_in_slot_1() -> ClickedInSlot1:
     """The function ``(log, text_of) -> log`` that shows each clicked item in slot 1 but offers it at candidate 3."""
     return _clicked_in_slot_1
+
+
+@pytest.fixture(scope="session")
+def model_options(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, object]]:
+    """name -> the options ``make_agent`` needs: a saved (untrained) PPO model for the agents that load one."""
+    from stable_baselines3 import PPO
+
+    from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
+    from freshrec.agents.registry import NEEDS_MODEL
+    from freshrec.envs.sb3 import FreshRecSB3VecEnv
+    from freshrec.envs.vector import FreshRecVectorEnv
+
+    folder = tmp_path_factory.mktemp("models")
+    env = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=2, encoder="hashing:64"))
+    paths = {}
+    for name, policy in (("ppo", FreshRecTransformerPolicy), ("ppo-mlp", FreshRecMLPPolicy)):
+        PPO(policy, env, n_steps=8, batch_size=16, seed=0, device="cpu").save(folder / f"{name}.zip")
+        paths[name] = folder / f"{name}.zip"
+    assert set(paths) == NEEDS_MODEL
+    return lambda name: {"model": paths[name]} if name in paths else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium
 import numpy as np
 import pytest
@@ -36,11 +38,13 @@ def start() -> tuple[object, dict[str, np.ndarray], Transitions]:
 
 
 @pytest.mark.parametrize("name", list(AGENTS))
-def test_agent_contract(name: str, start: tuple[object, dict[str, np.ndarray], Transitions]) -> None:
+def test_agent_contract(
+    name: str, start: tuple[object, dict[str, np.ndarray], Transitions], model_options: Callable[[str], dict[str, object]]
+) -> None:
     env, obs, log = start
     spec = AgentSpec.from_env(env)
     assert spec == AgentSpec(slate_size=5, num_candidates=32, feature_dim=19, history=16)
-    agent = make_agent(name, spec, 0, env)
+    agent = make_agent(name, spec, 0, env, **model_options(name))
     assert isinstance(agent, Recommender)  # SB3's PolicyPredictor: predict(obs, state, episode_start, deterministic)
     agent.observe(log)  # the burn-in log
     slates, state = agent.predict(obs, deterministic=True)
@@ -60,11 +64,11 @@ def test_agent_contract(name: str, start: tuple[object, dict[str, np.ndarray], T
 
 
 @pytest.mark.parametrize("name", list(AGENTS))
-def test_agent_is_deterministic_given_seed_and_log(name: str) -> None:
+def test_agent_is_deterministic_given_seed_and_log(name: str, model_options: Callable[[str], dict[str, object]]) -> None:
     runs = []
     for _ in range(2):
         env, obs, log = _burned_in(seed=11, ticks=30)
-        agent = make_agent(name, AgentSpec.from_env(env), 3, env)
+        agent = make_agent(name, AgentSpec.from_env(env), 3, env, **model_options(name))
         agent.observe(log)
         slates = []
         for _ in range(5):

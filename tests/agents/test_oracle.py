@@ -53,9 +53,9 @@ def run(factory: Callable[[AgentSpec, int, Any], Agent]) -> dict[str, float]:
     return {"precision": float(np.mean(hits)), "ideal": float(np.mean(ideal)), "shadow": float(np.mean(shadow_hits))}
 
 
-def test_oracle_precision_is_at_least_every_other_agents() -> None:
+def test_oracle_precision_is_at_least_every_other_agents(model_options: Callable[[str], dict[str, object]]) -> None:
     names = [name for name in AGENTS if name != "myopic-oracle"]  # every other agent in the registry
-    runs = {name: run(lambda s, seed, env, n=name: make_agent(n, s, seed, env)) for name in names}
+    runs = {name: run(lambda s, seed, env, n=name: make_agent(n, s, seed, env, **model_options(n))) for name in names}
     oracle = run(make_myopic_oracle)
     print({"myopic-oracle": round(oracle["precision"], 4), **{k: round(v["precision"], 4) for k, v in runs.items()}})
     for name, result in runs.items():

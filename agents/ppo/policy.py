@@ -1,0 +1,117 @@
+"""``FreshRecTransformerPolicy``: an SB3 ``ActorCriticPolicy`` that scores candidates and draws slates without repeats.
+
+    from stable_baselines3 import PPO
+    model = PPO(FreshRecTransformerPolicy, env)   # env: any freshrec env (single, vector via the SB3 adapter)
+
+The features extractor (``networks.py``) turns the observation into (B, 1 + M, d) embeddings; the
+policy adds a per-candidate score head (``action_net``: d -> 1) and a value head (``value_net``: an
+MLP of the summary row and the candidates' mean). Slates follow ``PlackettLuceDistribution``
+(``distribution.py``): exact log-probabilities, no repeats, masked candidates last. The MLP
+ablation (``FreshRecMLPPolicy``) is the same policy over ``MLPExtractor``.
+
+SB3's MLP trunk (``net_arch``) is not used: the heads read the extractor directly, so
+``forward``, ``evaluate_actions``, ``get_distribution``, ``predict_values`` and ``_predict`` are
+overridden to share one pass through the extractor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+from freshrec.agents.ppo.distribution import PlackettLuceDistribution
+from freshrec.agents.ppo.networks import MLPExtractor, TransformerExtractor
+
+
+class FreshRecSlatePolicy(ActorCriticPolicy):
+    """Actor-critic over a token features extractor; actions are slates (K,) of candidate positions."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(action_space, spaces.MultiDiscrete) or len(set(action_space.nvec.tolist())) != 1:
+            raise ValueError(f"action_space = {action_space}: expected MultiDiscrete([M] * K) (a freshrec slate)")
+        if not isinstance(observation_space, spaces.Dict):
+            raise ValueError(f"observation_space = {observation_space}: expected a freshrec Dict observation")
+        kwargs.setdefault("features_extractor_class", TransformerExtractor)
+        kwargs["net_arch"] = []  # no SB3 trunk: the heads read the extractor (see module doc)
+        kwargs.setdefault("ortho_init", False)  # PyTorch's own inits for the Transformer layers
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        """The distribution, the score and value heads, and the optimizer."""
+        assert isinstance(self.action_space, spaces.MultiDiscrete)
+        m, k = int(self.action_space.nvec[0]), len(self.action_space.nvec)
+        self.action_dist = PlackettLuceDistribution(m, k)  # type: ignore[assignment]
+        d = self.features_dim
+        self.mlp_extractor = nn.Identity()  # type: ignore[assignment]  # unused; kept for SB3 code that looks it up
+        self.action_net = self.action_dist.proba_distribution_net(d)
+        self.value_net = nn.Sequential(nn.Linear(2 * d, d), nn.Tanh(), nn.Linear(d, 1))
+        with torch.no_grad():  # small initial scores: the first slates are close to uniform
+            self.action_net.weight.mul_(0.01)
+            self.action_net.bias.zero_()
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    def _heads(self, obs: PyTorchObs) -> tuple[PlackettLuceDistribution, torch.Tensor]:
+        """The slate distribution and the values (B, 1) for a batch of observations."""
+        assert isinstance(obs, dict)
+        tokens = self.extract_features(obs)  # (B, 1 + M, d)
+        assert isinstance(tokens, torch.Tensor)
+        mask = obs["candidate_mask"]  # (B, M)
+        scores = self.action_net(tokens[:, 1:]).squeeze(-1)  # (B, M)
+        keep = mask.unsqueeze(-1)
+        cand_mean = (tokens[:, 1:] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        values = self.value_net(torch.cat([tokens[:, 0], cand_mean], dim=1))
+        dist = self.action_dist.proba_distribution(scores, mask)
+        assert isinstance(dist, PlackettLuceDistribution)
+        return dist, values
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        """Slates (B, K), values (B, 1) and log-probabilities (B,), as SB3's rollout collection wants."""
+        dist, values = self._heads(obs)
+        actions = dist.get_actions(deterministic=deterministic)
+        return actions, values, dist.log_prob(actions)
+
+    def evaluate_actions(self, obs: PyTorchObs, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Values, exact log-probabilities and the chain-rule entropy along the given slates."""
+        dist, values = self._heads(obs)
+        actions = actions.long()
+        return values, dist.log_prob(actions), dist.entropy_of(actions)
+
+    def get_distribution(self, obs: PyTorchObs) -> PlackettLuceDistribution:  # type: ignore[override]
+        """The slate distribution for ``obs``."""
+        return self._heads(obs)[0]
+
+    def predict_values(self, obs: PyTorchObs) -> torch.Tensor:
+        """Values (B, 1)."""
+        return self._heads(obs)[1]
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
+        return self.get_distribution(observation).get_actions(deterministic=deterministic)
+
+    def score(self, obs: PyTorchObs) -> torch.Tensor:
+        """Masked candidate scores (B, M): the policy as a ranker (higher is shown first)."""
+        dist = self.get_distribution(obs)
+        assert dist.logits is not None
+        return dist.logits
+
+
+class FreshRecTransformerPolicy(FreshRecSlatePolicy):
+    """The default policy: ``TransformerExtractor`` (see ``networks.py``)."""
+
+
+class FreshRecMLPPolicy(FreshRecSlatePolicy):
+    """The ablation: ``MLPExtractor``, the same heads and slate distribution."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Schedule, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", MLPExtractor)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -1,0 +1,58 @@
+"""Command-line flags from a config dataclass: one flag per field, its docstring as the help text.
+
+Field docstrings (a string literal right after the field) become ``--help`` text, so the config's
+documentation and the CLI's cannot drift apart. Tuples are comma-separated; booleans get
+``--flag/--no-flag``; fields named in ``skip`` are not flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import textwrap
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> the docstring under it in the class body."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for stmt, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def parse_config(cls: type[T], argv: list[str] | None, description: str | None, skip: tuple[str, ...] = ()) -> T:
+    """``cls(**flags)`` from ``argv`` (default ``sys.argv``); the dataclass validates the values."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    docs = field_docs(cls)
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default: Any = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif isinstance(default, tuple):
+            parser.add_argument(
+                flag, type=lambda s: tuple(x for x in s.split(",") if x), default=default, help=help_text
+            )
+        elif isinstance(default, Path):
+            parser.add_argument(flag, type=Path, default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=help_text)
+    return cls(**vars(parser.parse_args(argv)))

@@ -1,0 +1,339 @@
+"""Train the PPO agent (Transformer policy) on a freshrec env: the "train agent" script.
+
+    python -m freshrec.experiments.train_agent --total-steps 500000            # a new run
+    python -m freshrec.experiments.train_agent --resume runs/<run name>        # continue a run
+    tensorboard --logdir runs
+
+A run is named ``<env id>__<experiment>__<seed>__<unix time>`` (CleanRL's scheme) and lives in
+``runs_dir/<run name>``: ``config.json``, SB3's TensorBoard curves (``rollout/*``, ``train/*``)
+with the hyperparameters, the recommendation metrics of the comparison harness (``eval/*``, same
+tags as the baselines) on a separately seeded validation world every ``eval_every`` steps,
+``checkpoints/`` every ``checkpoint_every`` steps and at the end, and ``final_model.zip``.
+
+``--resume`` reloads the last checkpoint and its config and continues exactly as the run would
+have without the interruption (same numbers on the same machine and thread count); TensorBoard
+events the killed run wrote after that checkpoint are purged, so the curves stay single-valued.
+Training seeds must come from ``TRAIN_SEEDS``; the validation world's seed is derived from the
+training seed and is never a held-out evaluation seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecMonitor
+from torch.utils.tensorboard import SummaryWriter
+
+from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
+from freshrec.agents.ppo.agent import PolicyAgent
+from freshrec.envs.registration import ENV_IDS
+from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.envs.vector import FreshRecVectorEnv
+from freshrec.experiments.checkpoints import latest_checkpoint, load_checkpoint, restore_pending_logs, save_checkpoint
+from freshrec.experiments.cli import parse_config
+from freshrec.experiments.evaluate import run_agent
+from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
+
+POLICIES = {"transformer": FreshRecTransformerPolicy, "mlp": FreshRecMLPPolicy}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One PPO run. Every field is a command-line flag; defaults are the measured defaults (see README)."""
+
+    env_id: str = "freshrec/DriftingUsers-v0"
+    """Registered env id to train on."""
+    experiment: str = "ppo"
+    """Experiment name, part of the run name."""
+    seed: int = 0
+    """Training seed (world, policy init, sampling); must be in TRAIN_SEEDS [0, 10000)."""
+    policy: str = "transformer"
+    """Policy network: "transformer" (default) or "mlp" (the ablation)."""
+    total_steps: int = 500_000
+    """Env steps to train for (one step = one slate shown to one session)."""
+    num_envs: int = 64
+    """Concurrent sessions of the native vector env."""
+    n_steps: int = 64
+    """Steps per session per rollout (a rollout is num_envs * n_steps env steps)."""
+    batch_size: int = 1024
+    """PPO minibatch size."""
+    n_epochs: int = 3
+    """PPO epochs over each rollout."""
+    learning_rate: float = 5e-4
+    """Adam learning rate (constant)."""
+    gamma: float = 0.99
+    """Discount per step."""
+    gae_lambda: float = 0.95
+    """GAE lambda."""
+    clip_range: float = 0.2
+    """PPO clip range."""
+    ent_coef: float = 0.0
+    """Entropy bonus on the chain-rule slate entropy (see PlackettLuceDistribution)."""
+    d_model: int = 32
+    """Token width of the policy."""
+    layers: int = 1
+    """Encoder and decoder layers (transformer policy)."""
+    heads: int = 1
+    """Attention heads (transformer policy)."""
+    threads: int = 1
+    """torch CPU threads (1 measured faster than 2 on a busy 2-core machine; see README)."""
+    device: str = "auto"
+    """"auto" (CUDA when present), "cpu" or "cuda"."""
+    eval_every: int = 100_000
+    """Env steps between validation evaluations (eval/* tags); 0 turns them off."""
+    eval_ticks: int = 200
+    """Ticks of each validation evaluation."""
+    eval_envs: int = 128
+    """Concurrent sessions of each validation evaluation."""
+    checkpoint_every: int = 100_000
+    """Env steps between checkpoints (one is always written at the end)."""
+    encoder: str = "minilm"
+    """Item text encoder: "minilm" or "hashing:DIM"."""
+    runs_dir: Path = Path("runs")
+    """Root folder of runs."""
+    resume: str = ""
+    """A run folder to continue from its last checkpoint, with its saved config (other flags but --progress are ignored)."""
+    progress: bool = True
+    """Progress bar and a line per evaluation."""
+
+    def __post_init__(self) -> None:
+        if self.env_id not in ENV_IDS:
+            raise ValueError(f"env_id = {self.env_id!r}: must be one of {sorted(ENV_IDS)}")
+        check_eval_seed(self.seed)
+        if self.seed not in TRAIN_SEEDS:
+            raise ValueError(f"seed = {self.seed}: must be in TRAIN_SEEDS [0, 10000)")
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy = {self.policy!r}: must be one of {sorted(POLICIES)}")
+        for name in ("total_steps", "num_envs", "n_steps", "batch_size", "n_epochs", "d_model", "layers", "heads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
+        for name in ("eval_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0 (0 = off)")
+        if self.batch_size > self.num_envs * self.n_steps:
+            raise ValueError(f"batch_size = {self.batch_size}: must be at most num_envs * n_steps = {self.num_envs * self.n_steps}")
+        if self.threads < 1:
+            raise ValueError(f"threads = {self.threads}: must be >= 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device = {self.device!r}: must be 'auto', 'cpu' or 'cuda'")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate = {self.learning_rate}: must be in (0, 1)")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(f"gamma = {self.gamma}, gae_lambda = {self.gae_lambda}: each must be in [0, 1]")
+
+    def run_name(self, stamp: int) -> str:
+        """``<env id>__<experiment>__<seed>__<unix time>``, the env id's slash as an underscore."""
+        return f"{self.env_id.replace('/', '_')}__{self.experiment}__{self.seed}__{stamp}"
+
+    def validation_seed(self) -> int:
+        """The validation world's seed: derived from the training seed, in TRAIN_SEEDS, never the seed itself."""
+        return (self.seed + 5_000) % 10_000
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: Path(v) if k == "runs_dir" else v for k, v in data.items() if k in known})
+
+
+def make_training_env(cfg: TrainConfig) -> VecMonitor:
+    """The native vector env behind SB3's adapter, with SB3's episode monitor (rollout/ep_* curves)."""
+    return VecMonitor(FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=cfg.num_envs, **_env_kwargs(cfg))))
+
+
+def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    from freshrec.envs.registration import ENV_IDS
+
+    regime = ENV_IDS[cfg.env_id][0]
+    return {"regime": regime, "encoder": cfg.encoder}
+
+
+def make_model(cfg: TrainConfig, env: VecMonitor) -> PPO:
+    """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``)."""
+    fx: dict[str, Any] = {"d_model": cfg.d_model}
+    if cfg.policy == "transformer":
+        fx.update(layers=cfg.layers, heads=cfg.heads)
+    return PPO(
+        POLICIES[cfg.policy], env, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
+        ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx}, seed=cfg.seed, device=cfg.device,
+        verbose=0,
+    )  # fmt: skip
+
+
+def make_logger(run_dir: Path, purge_step: int | None) -> Logger:
+    """SB3's logger writing TensorBoard events to ``run_dir`` (and progress.csv).
+
+    On resume, ``purge_step`` makes TensorBoard drop the killed run's events from that step on.
+    """
+    logger = configure(str(run_dir), ["csv", "tensorboard"])
+    if purge_step is not None:
+        for fmt in logger.output_formats:
+            if isinstance(fmt, TensorBoardOutputFormat):
+                fmt.writer.close()
+                fmt.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+    return logger
+
+
+
+def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
+    """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
+    agent = PolicyAgent(model.policy)
+    result = run_agent(
+        "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
+        env_kwargs={"encoder": cfg.encoder}, progress=False,
+    )  # fmt: skip
+    return result.summary
+
+
+def eval_tags(slate_size: int) -> dict[str, str]:
+    """TensorBoard tag -> summary key: the comparison harness's tags, so PPO curves overlay the baselines'."""
+    from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, window_tags
+
+    return {**window_tags(slate_size), **SESSION_TAGS, **FINAL_TAGS}
+
+
+class TrainingCallback(BaseCallback):
+    """At the start of each rollout: validation metrics when due, then a checkpoint when due.
+
+    The schedule (next evaluation and checkpoint step) is part of every checkpoint, so a resumed
+    run evaluates and checkpoints at the same steps as the uninterrupted one.
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, int]) -> None:
+        super().__init__()
+        self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
+        self.last_eval: dict[str, float] = {}
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        step = self.num_timesteps
+        if self.cfg.eval_every and step >= self.schedule["eval"]:
+            self.log_eval(step)
+            self.schedule["eval"] = (step // self.cfg.eval_every + 1) * self.cfg.eval_every
+        if self.cfg.checkpoint_every and step >= self.schedule["checkpoint"]:
+            self.schedule["checkpoint"] = (step // self.cfg.checkpoint_every + 1) * self.cfg.checkpoint_every
+            self.checkpoint()
+
+    def log_eval(self, step: int) -> None:
+        """Validation metrics at ``step``, written straight to TensorBoard (SB3's logger would file them
+        under its next dump's step)."""
+        summary = evaluate(self.model, self.cfg)
+        self.last_eval = summary
+        writer = tensorboard_writer(self.logger)
+        for tag, key in eval_tags(self.model.action_space.shape[0]).items():  # type: ignore[index]
+            if not math.isnan(summary.get(key, math.nan)):
+                writer.add_scalar(tag, summary[key], global_step=step)
+        writer.flush()
+        if self.cfg.progress:
+            print(f"  step {step:>9,}: validation CTR {summary['ctr']:.3f}, return {summary['return']:.2f}", flush=True)
+
+    def checkpoint(self) -> Path:
+        tensorboard_writer(self.logger).flush()  # everything up to this step is on disk before the checkpoint
+        return save_checkpoint(self.model, self.run_dir / "checkpoints", self.schedule)
+
+
+def tensorboard_writer(logger: Logger) -> SummaryWriter:
+    """The SummaryWriter behind SB3's logger."""
+    for fmt in logger.output_formats:
+        if isinstance(fmt, TensorBoardOutputFormat):
+            return fmt.writer
+    raise RuntimeError("the logger has no TensorBoard output")
+
+
+@dataclass
+class TrainResult:
+    """What a finished run leaves: its folder, the final model, its speed and last validation metrics."""
+
+    run_dir: Path
+    model_path: Path
+    steps: int
+    seconds: float
+    steps_per_second: float
+    validation: dict[str, float]
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train (or resume) a run; returns where it is and how fast it went."""
+    if cfg.resume:
+        run_dir = Path(cfg.resume)
+        saved = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
+        # Everything but the display comes from the run being resumed (other flags are ignored).
+        cfg = replace(saved, progress=cfg.progress, resume=cfg.resume)
+    else:
+        run_dir = cfg.runs_dir / cfg.run_name(int(time.time()))
+        run_dir.mkdir(parents=True, exist_ok=False)
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_json(), indent=1))
+
+    # --- Seeding and threads: the one place. SB3 seeds torch, numpy, random and the env from cfg.seed;
+    # a resumed run restores every random state from its checkpoint instead.
+    torch.set_num_threads(cfg.threads)
+    if cfg.resume:
+        model, schedule, pending = load_checkpoint(latest_checkpoint(run_dir / "checkpoints"), cfg.device)
+        model.set_logger(make_logger(run_dir, purge_step=model.num_timesteps + 1))
+        restore_pending_logs(model, pending)
+    else:
+        set_random_seed(cfg.seed)
+        env = make_training_env(cfg)
+        env.seed(cfg.seed)
+        model = make_model(cfg, env)
+        model.set_logger(make_logger(run_dir, purge_step=None))
+        schedule = {"eval": cfg.eval_every, "checkpoint": cfg.checkpoint_every}
+        _log_hparams(model, cfg)
+
+    callback = TrainingCallback(cfg, run_dir, schedule)
+    remaining = cfg.total_steps - model.num_timesteps
+    began, start_steps = time.perf_counter(), model.num_timesteps
+    if remaining > 0:
+        model.learn(remaining, callback=callback, reset_num_timesteps=False, progress_bar=cfg.progress)
+    seconds = time.perf_counter() - began
+    callback.init_callback(model)
+    if cfg.eval_every:
+        callback.log_eval(model.num_timesteps)
+    callback.checkpoint()
+    model_path = run_dir / "final_model.zip"
+    model.save(model_path)
+    model.logger.close()
+    steps = model.num_timesteps - start_steps
+    return TrainResult(run_dir, model_path, model.num_timesteps, seconds, steps / max(seconds, 1e-9), callback.last_eval)
+
+
+def _log_hparams(model: PPO, cfg: TrainConfig) -> None:
+    """The config as TensorBoard hyperparameters, with the validation metrics to compare runs on."""
+    from stable_baselines3.common.logger import HParam
+
+    hp = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in cfg.to_json().items()}
+    metrics = {"eval/ctr": 0.0, "eval/return": 0.0}
+    model.logger.record("hparams", HParam(hp, metrics), exclude=("stdout", "log", "json", "csv"))
+    model.logger.dump(0)
+
+
+def main(argv: list[str] | None = None) -> TrainResult:
+    """Command line entry point."""
+    cfg = parse_config(TrainConfig, argv, __doc__)
+    result = train(cfg)
+    print(
+        f"{result.steps:,} steps in {result.seconds:.0f} s ({result.steps_per_second:,.0f} env steps/s); "
+        f"model: {result.model_path}\nTensorBoard: tensorboard --logdir {result.run_dir.parent}"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

@@ -1,0 +1,114 @@
+"""The train-agent script: end to end on a tiny config, determinism, and the kill-and-resume continuation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from stable_baselines3 import PPO
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from freshrec.experiments.compare import window_tags
+from freshrec.experiments.train_agent import TrainConfig, main, train
+
+TINY = [
+    "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "16", "--batch-size", "64", "--n-epochs", "2",
+    "--eval-ticks", "10", "--eval-envs", "8", "--no-progress",
+]  # fmt: skip
+
+
+def tiny(runs: Path, **kw: object) -> TrainConfig:
+    base = {
+        "encoder": "hashing:64", "num_envs": 8, "n_steps": 16, "batch_size": 64, "n_epochs": 2, "eval_ticks": 10,
+        "eval_envs": 8, "progress": False, "runs_dir": runs, "total_steps": 512, "eval_every": 256,
+        "checkpoint_every": 256,
+    }  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def params(path: Path) -> dict[str, torch.Tensor]:
+    return PPO.load(path, device="cpu").policy.state_dict()
+
+
+def assert_same_params(a: Path, b: Path) -> None:
+    pa, pb = params(a), params(b)
+    assert pa.keys() == pb.keys()
+    for k in pa:
+        assert torch.equal(pa[k], pb[k]), k
+
+
+def scalars(run_dir: Path) -> dict[str, list[int]]:
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {tag: [e.step for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_end_to_end_writes_the_expected_files_and_tags(tmp_path: Path) -> None:
+    result = main([*TINY, "--total-steps", "512", "--eval-every", "256", "--checkpoint-every", "256",
+                   "--runs-dir", str(tmp_path), "--experiment", "e2e"])  # fmt: skip
+    run = result.run_dir
+    assert run.name.startswith("freshrec_DriftingUsers-v0__e2e__0__")
+    assert (run / "config.json").exists() and result.model_path.exists()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.startswith("step")) == [
+        "step_000000000256", "step_000000000512",
+    ]  # fmt: skip
+    tags = scalars(run)
+    for tag in [*window_tags(5), "eval/return", "train/loss", "train/entropy_loss", "rollout/ep_len_mean"]:
+        assert tag in tags, (tag, sorted(tags))
+    assert tags["eval/ctr"] == [256, 512]
+    assert 0.0 <= result.validation["ctr"] <= 1.0
+
+
+def test_train_twice_is_identical(tmp_path: Path) -> None:
+    a = train(tiny(tmp_path / "a", eval_every=0))
+    b = train(tiny(tmp_path / "b", eval_every=0))
+    assert_same_params(a.model_path, b.model_path)
+
+
+def test_kill_and_resume_continues_as_the_uninterrupted_run(tmp_path: Path) -> None:
+    steps = ["--total-steps", "4096", "--eval-every", "1024", "--checkpoint-every", "256"]
+    whole = main([*TINY, *steps, "--runs-dir", str(tmp_path / "whole")])
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    cmd = [sys.executable, "-m", "freshrec.experiments.train_agent", *TINY, *steps, "--runs-dir", str(tmp_path / "cut")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "cut").glob("*/checkpoints/step_000000001280")):
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "run ended"
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = next((tmp_path / "cut").iterdir())
+    assert not (run / "final_model.zip").exists(), "the run finished before it was killed"
+    resumed = main(["--resume", str(run), "--no-progress"])
+    assert resumed.steps == 4096
+    assert_same_params(whole.model_path, resumed.model_path)
+    # TensorBoard reads one value per step: the killed run's events after its checkpoint were purged.
+    for tag, at in scalars(run).items():
+        assert at == sorted(set(at)), (tag, at)
+    assert scalars(run)["eval/ctr"] == [1024, 2048, 3072, 4096]
+
+
+def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "empty"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.json").write_text(tiny(tmp_path).to_json().__repr__().replace("'", '"').replace("False", "false"))
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(tiny(tmp_path, resume=str(run)))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [("seed", 10_001, "held-out"), ("policy", "cnn", "policy"), ("batch_size", 10_000, "batch_size"),
+     ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every")],
+)  # fmt: skip
+def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        tiny(tmp_path, **{field: value})
