@@ -30,15 +30,25 @@ AGENTS: dict[str, tuple[str, str]] = {
     "ppo-mlp": ("freshrec.agents.ppo.agent", "make_ppo"),
 }
 NEEDS_MODEL = frozenset({"ppo", "ppo-mlp"})
-"""Agents that load a trained model instead of fitting on the log."""
+"""Agents that load a trained model instead of fitting on the log (any "ppo-<label>" does too)."""
 BASELINES: tuple[str, ...] = tuple(a for a in AGENTS if a not in NEEDS_MODEL)
+
+
+def needs_model(name: str) -> bool:
+    """Whether agent ``name`` loads a trained model: "ppo", "ppo-mlp", or "ppo-<label>" for more runs side by side."""
+    return name in NEEDS_MODEL or name.startswith("ppo-")
+
+
+def known(name: str) -> bool:
+    """Whether ``make_agent`` can build ``name``."""
+    return name in AGENTS or needs_model(name)
 
 
 def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) -> Agent:
     """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``; ``options`` go to its factory
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
-    if name not in AGENTS:
-        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)}")
-    module, factory = AGENTS[name]
+    if not known(name):
+        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)} or ppo-<label>")
+    module, factory = AGENTS["ppo" if needs_model(name) else name]
     agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **options)
     return agent

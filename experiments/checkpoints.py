@@ -15,6 +15,7 @@ replaced the same way, so a kill mid-write never leaves a checkpoint that looks 
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import random
@@ -32,8 +33,11 @@ PENDING_LOGS = ("name_to_value", "name_to_count", "name_to_excluded")
 MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count", "t_start")
 
 
-def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, int]) -> Path:
-    """Write ``folder/step_<N>`` for the model's current step and point ``folder/latest`` at it."""
+def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, int], elapsed_seconds: float) -> Path:
+    """Write ``folder/step_<N>`` for the model's current step and point ``folder/latest`` at it.
+
+    ``meta.json`` records the step and the run's wall-clock seconds so far (resumed runs included).
+    """
     step = int(model.num_timesteps)
     target = folder / f"step_{step:012d}"
     tmp = folder / f".tmp_step_{step:012d}"
@@ -50,11 +54,14 @@ def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, int]) -> Path:
         "last_episode_starts": model._last_episode_starts,
         "ep_info_buffer": model.ep_info_buffer,
         "episode_num": model._episode_num,
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        # SB3 draws from the legacy global numpy state (minibatch order), so that is what to save.
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002
         "schedule": dict(schedule),
         # The last update's train/* values: SB3 writes them at the next rollout's dump.
         "pending_logs": {k: dict(getattr(model.logger, k)) for k in PENDING_LOGS},
     }
+    meta = {"step": step, "elapsed_seconds": round(elapsed_seconds, 3)}
+    (tmp / "meta.json").write_text(json.dumps(meta))
     with open(tmp / "state.pkl", "wb") as fh:
         pickle.dump(state, fh)
         fh.flush()
@@ -75,6 +82,12 @@ def latest_checkpoint(folder: Path) -> Path:
     return folder / pointer.read_text().strip()
 
 
+def checkpoint_meta(path: Path) -> dict[str, float]:
+    """A checkpoint's step and the run's wall-clock seconds when it was written."""
+    meta: dict[str, float] = json.loads((path / "meta.json").read_text())
+    return meta
+
+
 def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, int], dict[str, dict[str, Any]]]:
     """The model with its env and every random state as they were, the callbacks' schedule, and the
     logger values not yet written (``restore_pending_logs`` puts them into the new logger)."""
@@ -89,7 +102,7 @@ def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, int], dict[
     model.ep_info_buffer = state["ep_info_buffer"]
     model._episode_num = state["episode_num"]
     torch.set_rng_state(state["rng"]["torch"])
-    np.random.set_state(state["rng"]["numpy"])
+    np.random.set_state(state["rng"]["numpy"])  # noqa: NPY002
     random.setstate(state["rng"]["python"])
     return model, state["schedule"], state["pending_logs"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import itertools
 import textwrap
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -23,7 +24,7 @@ def field_docs(cls: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
-    for stmt, nxt in zip(body, body[1:], strict=False):
+    for stmt, nxt in itertools.pairwise(body):
         if (
             isinstance(stmt, ast.AnnAssign)
             and isinstance(stmt.target, ast.Name)
@@ -43,7 +44,7 @@ def parse_config(cls: type[T], argv: list[str] | None, description: str | None, 
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
-        default: Any = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        default: Any = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc,operator]
         help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)

@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.registry import AGENTS, BASELINES, NEEDS_MODEL, make_agent
+from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, needs_model
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.registration import ENV_IDS
@@ -104,11 +104,11 @@ class CompareConfig:
     """Extra env keyword arguments (e.g. a WorldConfig for experiments; not a flag)."""
 
     def __post_init__(self) -> None:
-        unknown = [a for a in self.agents if a not in AGENTS]
+        unknown = [a for a in self.agents if not known(a)]
         if unknown or not self.agents:
-            raise ValueError(f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}")
+            raise ValueError(f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)} or ppo-<label>")
         models = self.model_paths()
-        missing = [a for a in self.agents if a in NEEDS_MODEL and a not in models]
+        missing = [a for a in self.agents if needs_model(a) and a not in models]
         if missing:
             raise ValueError(f"agents {missing} need a trained model: pass models=('{missing[0]}=PATH',)")
         bad = [e for e in self.env_ids if e not in ENV_IDS]
@@ -127,8 +127,8 @@ class CompareConfig:
         out = {}
         for item in self.models:
             name, sep, path = item.partition("=")
-            if not sep or name not in NEEDS_MODEL or not path:
-                raise ValueError(f"models entry {item!r}: must be NAME=PATH with NAME one of {sorted(NEEDS_MODEL)}")
+            if not sep or not needs_model(name) or not path:
+                raise ValueError(f"models entry {item!r}: must be NAME=PATH with NAME ppo, ppo-mlp or ppo-<label>")
             out[name] = path
         return out
 

@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
     """Command line entry point."""
     cfg = parse_config(DemoConfig, argv, __doc__)
     began = time.perf_counter()
-    print(f"[1/2] training PPO (Transformer policy) on {cfg.env_id} for {cfg.train_steps:,} env steps, seed {cfg.train_seed}")
+    print(
+        f"[1/2] training PPO (Transformer policy) on {cfg.env_id} for {cfg.train_steps:,} env steps, seed {cfg.train_seed}"
+    )
     trained = train(
         TrainConfig(
             env_id=cfg.env_id, experiment="ppo", seed=cfg.train_seed, total_steps=cfg.train_steps,
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
         )
     )  # fmt: skip
     print(f"      {trained.steps:,} steps in {trained.seconds:.0f} s ({trained.steps_per_second:,.0f} env steps/s)")
-    print(f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {list(EVAL_SEEDS[: cfg.seeds])}")
+    print(
+        f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {list(EVAL_SEEDS[: cfg.seeds])}"
+    )
     ccfg = compare.CompareConfig(
         experiment="demo", agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.model_path}",),
         env_ids=(cfg.env_id,), seeds=cfg.seeds, ticks=cfg.ticks, num_envs=cfg.num_envs, encoder=cfg.encoder,

@@ -35,12 +35,18 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
-from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
+from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecSlatePolicy, FreshRecTransformerPolicy
 from freshrec.agents.ppo.agent import PolicyAgent
 from freshrec.envs.registration import ENV_IDS
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
-from freshrec.experiments.checkpoints import latest_checkpoint, load_checkpoint, restore_pending_logs, save_checkpoint
+from freshrec.experiments.checkpoints import (
+    checkpoint_meta,
+    latest_checkpoint,
+    load_checkpoint,
+    restore_pending_logs,
+    save_checkpoint,
+)
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.evaluate import run_agent
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
@@ -86,6 +92,10 @@ class TrainConfig:
     """Encoder and decoder layers (transformer policy)."""
     heads: int = 1
     """Attention heads (transformer policy)."""
+    warm_start_ticks: int = 0
+    """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
+    warm_start_epochs: int = 3
+    """Epochs over the warm-start clicks."""
     threads: int = 1
     """torch CPU threads (1 measured faster than 2 on a busy 2-core machine; see README)."""
     device: str = "auto"
@@ -118,11 +128,13 @@ class TrainConfig:
         for name in ("total_steps", "num_envs", "n_steps", "batch_size", "n_epochs", "d_model", "layers", "heads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
-        for name in ("eval_every", "checkpoint_every"):
+        for name in ("eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0 (0 = off)")
         if self.batch_size > self.num_envs * self.n_steps:
-            raise ValueError(f"batch_size = {self.batch_size}: must be at most num_envs * n_steps = {self.num_envs * self.n_steps}")
+            raise ValueError(
+                f"batch_size = {self.batch_size}: must be at most num_envs * n_steps = {self.num_envs * self.n_steps}"
+            )
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -140,13 +152,18 @@ class TrainConfig:
         """The validation world's seed: derived from the training seed, in TRAIN_SEEDS, never the seed itself."""
         return (self.seed + 5_000) % 10_000
 
+    def warm_start_seed(self) -> int:
+        """The warm-start log's world: derived from the training seed, in TRAIN_SEEDS."""
+        return (self.seed + 2_500) % 10_000
+
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: Path(v) if k == "runs_dir" else v for k, v in data.items() if k in known})
+        kwargs: dict[str, Any] = {k: Path(v) if k == "runs_dir" else v for k, v in data.items() if k in known}
+        return cls(**kwargs)
 
 
 def make_training_env(cfg: TrainConfig) -> VecMonitor:
@@ -155,8 +172,6 @@ def make_training_env(cfg: TrainConfig) -> VecMonitor:
 
 
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
-    from freshrec.envs.registration import ENV_IDS
-
     regime = ENV_IDS[cfg.env_id][0]
     return {"regime": regime, "encoder": cfg.encoder}
 
@@ -188,9 +203,9 @@ def make_logger(run_dir: Path, purge_step: int | None) -> Logger:
     return logger
 
 
-
 def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
     """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
+    assert isinstance(model.policy, FreshRecSlatePolicy)
     agent = PolicyAgent(model.policy)
     result = run_agent(
         "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
@@ -213,10 +228,11 @@ class TrainingCallback(BaseCallback):
     run evaluates and checkpoints at the same steps as the uninterrupted one.
     """
 
-    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, int]) -> None:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, int], began: float) -> None:
         super().__init__()
         self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
         self.last_eval: dict[str, float] = {}
+        self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
 
     def _on_step(self) -> bool:
         return True
@@ -233,6 +249,7 @@ class TrainingCallback(BaseCallback):
     def log_eval(self, step: int) -> None:
         """Validation metrics at ``step``, written straight to TensorBoard (SB3's logger would file them
         under its next dump's step)."""
+        assert isinstance(self.model, PPO)
         summary = evaluate(self.model, self.cfg)
         self.last_eval = summary
         writer = tensorboard_writer(self.logger)
@@ -245,7 +262,9 @@ class TrainingCallback(BaseCallback):
 
     def checkpoint(self) -> Path:
         tensorboard_writer(self.logger).flush()  # everything up to this step is on disk before the checkpoint
-        return save_checkpoint(self.model, self.run_dir / "checkpoints", self.schedule)
+        elapsed = time.perf_counter() - self.began
+        assert isinstance(self.model, PPO)
+        return save_checkpoint(self.model, self.run_dir / "checkpoints", self.schedule, elapsed)
 
 
 def tensorboard_writer(logger: Logger) -> SummaryWriter:
@@ -283,8 +302,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     # --- Seeding and threads: the one place. SB3 seeds torch, numpy, random and the env from cfg.seed;
     # a resumed run restores every random state from its checkpoint instead.
     torch.set_num_threads(cfg.threads)
+    run_began = time.perf_counter()  # the run's wall clock: set-up and warm start count
     if cfg.resume:
-        model, schedule, pending = load_checkpoint(latest_checkpoint(run_dir / "checkpoints"), cfg.device)
+        last = latest_checkpoint(run_dir / "checkpoints")
+        run_began -= checkpoint_meta(last)["elapsed_seconds"]
+        model, schedule, pending = load_checkpoint(last, cfg.device)
         model.set_logger(make_logger(run_dir, purge_step=model.num_timesteps + 1))
         restore_pending_logs(model, pending)
     else:
@@ -295,8 +317,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         model.set_logger(make_logger(run_dir, purge_step=None))
         schedule = {"eval": cfg.eval_every, "checkpoint": cfg.checkpoint_every}
         _log_hparams(model, cfg)
+        if cfg.warm_start_ticks:
+            _warm_start(model, cfg)
 
-    callback = TrainingCallback(cfg, run_dir, schedule)
+    callback = TrainingCallback(cfg, run_dir, schedule, run_began)
     remaining = cfg.total_steps - model.num_timesteps
     began, start_steps = time.perf_counter(), model.num_timesteps
     if remaining > 0:
@@ -310,7 +334,25 @@ def train(cfg: TrainConfig) -> TrainResult:
     model.save(model_path)
     model.logger.close()
     steps = model.num_timesteps - start_steps
-    return TrainResult(run_dir, model_path, model.num_timesteps, seconds, steps / max(seconds, 1e-9), callback.last_eval)
+    return TrainResult(
+        run_dir, model_path, model.num_timesteps, seconds, steps / max(seconds, 1e-9), callback.last_eval
+    )
+
+
+def _warm_start(model: PPO, cfg: TrainConfig) -> None:
+    """Pre-train the policy's scorer on logged clicks (``warm_start.py``); losses go to warm_start/loss."""
+    from freshrec.experiments.warm_start import collect_clicks, pretrain
+
+    env = FreshRecVectorEnv(num_envs=cfg.num_envs, **_env_kwargs(cfg))
+    data, slates, slots = collect_clicks(env, cfg.warm_start_seed(), cfg.warm_start_ticks, progress=cfg.progress)
+    policy = model.policy
+    assert isinstance(policy, FreshRecSlatePolicy)
+    losses = pretrain(policy, data, slates, slots, cfg.warm_start_epochs, seed=cfg.seed, progress=cfg.progress)
+    writer = tensorboard_writer(model.logger)
+    for epoch, loss in enumerate(losses):
+        writer.add_scalar("warm_start/loss", loss, global_step=epoch)
+    if cfg.progress:
+        print(f"  warm start: {slots.size:,} clicks, slate log-loss {losses[0]:.3f} -> {losses[-1]:.3f}", flush=True)
 
 
 def _log_hparams(model: PPO, cfg: TrainConfig) -> None:

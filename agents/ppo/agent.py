@@ -23,7 +23,7 @@ class PolicyAgent(Agent):
 
     def __init__(self, policy: FreshRecSlatePolicy) -> None:
         self.policy = policy
-        self.slate_size = int(len(policy.action_space.nvec))  # type: ignore[attr-defined]
+        self.slate_size = len(policy.action_space.nvec)  # type: ignore[attr-defined]
 
     def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
         """(N, K) slates."""
@@ -37,7 +37,9 @@ def load_policy(path: str | Path, device: str = "auto") -> FreshRecSlatePolicy:
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)")
+        raise FileNotFoundError(
+            f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)"
+        )
     policy = PPO.load(path, device=device).policy
     assert isinstance(policy, FreshRecSlatePolicy)
     policy.set_training_mode(False)

@@ -45,7 +45,7 @@ class PlackettLuceDistribution(Distribution):
     """
 
     def __init__(self, num_candidates: int, slate_size: int) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         if not 1 <= slate_size <= num_candidates:
             raise ValueError(f"slate_size = {slate_size}: must be in [1, num_candidates = {num_candidates}]")
         self.num_candidates = num_candidates

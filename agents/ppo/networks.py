@@ -23,15 +23,16 @@ TOKEN_KEYS = ("candidate", "history", "skipped")
 
 def token_shapes(observation_space: spaces.Dict) -> tuple[int, int, int, int, int]:
     """(M, H, Q, F, C): candidates, history and skipped lengths, features per token, context width."""
-    try:
-        m = observation_space["candidate_mask"].shape[0]
-        h = observation_space["history_mask"].shape[0]
-        q = observation_space["skipped_mask"].shape[0]
-        f = observation_space["candidate_features"].shape[0] // m
-        c = observation_space["context"].shape[0]
-    except KeyError as err:
-        raise ValueError(f"observation space lacks key {err}: expected a freshrec observation (FreshRecEnv)") from None
-    return m, h, q, f, c
+
+    def width(key: str) -> int:
+        if key not in observation_space.spaces:
+            raise ValueError(f"observation space lacks key {key!r}: expected a freshrec observation (FreshRecEnv)")
+        shape = observation_space[key].shape
+        assert shape is not None
+        return int(shape[0])
+
+    m, h, q, c = width("candidate_mask"), width("history_mask"), width("skipped_mask"), width("context")
+    return m, h, q, width("candidate_features") // m, c
 
 
 class TokenEmbedding(nn.Module):
@@ -77,7 +78,10 @@ class CrossBlock(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d_model, ffn), nn.ReLU(), nn.Linear(ffn, d_model))
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_key_padding_mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=False)[0]
+        x = (
+            x
+            + self.attn(self.norm1(x), memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=False)[0]
+        )
         return x + self.ffn(self.norm2(x))
 
 
@@ -119,7 +123,10 @@ class TransformerExtractor(BaseFeaturesExtractor):
 
         self.encoder = nn.TransformerEncoder(enc(), layers, enable_nested_tensor=False)
         self.decoder: nn.ModuleList = nn.ModuleList(
-            [dec() if candidate_self_attention else CrossBlock(d_model, heads, ffn_mult * d_model) for _ in range(layers)]
+            [
+                dec() if candidate_self_attention else CrossBlock(d_model, heads, ffn_mult * d_model)
+                for _ in range(layers)
+            ]
         )
         self.out_norm = nn.LayerNorm(d_model)
 
@@ -159,7 +166,9 @@ class MLPExtractor(BaseFeaturesExtractor):
             keep = (~pad).unsqueeze(-1).float()
             return (tokens * keep).sum(1) / keep.sum(1).clamp(min=1.0)
 
-        user = self.user(torch.cat([mean(self.embed(1, hist), hist_pad), mean(self.embed(2, skip), skip_pad), context], 1))
+        user = self.user(
+            torch.cat([mean(self.embed(1, hist), hist_pad), mean(self.embed(2, skip), skip_pad), context], 1)
+        )
         c = self.embed(0, cand)
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))
         return self.out_norm(torch.cat([user.unsqueeze(1), cands], dim=1))

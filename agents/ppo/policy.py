@@ -33,8 +33,8 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
 
     def __init__(
         self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
         lr_schedule: Schedule,
         **kwargs: Any,
     ) -> None:
@@ -55,10 +55,12 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         d = self.features_dim
         self.mlp_extractor = nn.Identity()  # type: ignore[assignment]  # unused; kept for SB3 code that looks it up
         self.action_net = self.action_dist.proba_distribution_net(d)
-        self.value_net = nn.Sequential(nn.Linear(2 * d, d), nn.Tanh(), nn.Linear(d, 1))
+        self.value_net = nn.Sequential(nn.Linear(2 * d, d), nn.Tanh(), nn.Linear(d, 1))  # type: ignore[assignment]
+        head = self.action_net
+        assert isinstance(head, nn.Linear)
         with torch.no_grad():  # small initial scores: the first slates are close to uniform
-            self.action_net.weight.mul_(0.01)
-            self.action_net.bias.zero_()
+            head.weight.mul_(0.01)
+            head.bias.zero_()
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
 
     def _heads(self, obs: PyTorchObs) -> tuple[PlackettLuceDistribution, torch.Tensor]:
@@ -81,7 +83,9 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         actions = dist.get_actions(deterministic=deterministic)
         return actions, values, dist.log_prob(actions)
 
-    def evaluate_actions(self, obs: PyTorchObs, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def evaluate_actions(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Values, exact log-probabilities and the chain-rule entropy along the given slates."""
         dist, values = self._heads(obs)
         actions = actions.long()
@@ -112,6 +116,12 @@ class FreshRecTransformerPolicy(FreshRecSlatePolicy):
 class FreshRecMLPPolicy(FreshRecSlatePolicy):
     """The ablation: ``MLPExtractor``, the same heads and slate distribution."""
 
-    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Schedule, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        observation_space: spaces.Space[Any],
+        action_space: spaces.Space[Any],
+        lr_schedule: Schedule,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("features_extractor_class", MLPExtractor)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -39,7 +39,9 @@ def start() -> tuple[object, dict[str, np.ndarray], Transitions]:
 
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_agent_contract(
-    name: str, start: tuple[object, dict[str, np.ndarray], Transitions], model_options: Callable[[str], dict[str, object]]
+    name: str,
+    start: tuple[object, dict[str, np.ndarray], Transitions],
+    model_options: Callable[[str], dict[str, object]],
 ) -> None:
     env, obs, log = start
     spec = AgentSpec.from_env(env)
@@ -64,7 +66,9 @@ def test_agent_contract(
 
 
 @pytest.mark.parametrize("name", list(AGENTS))
-def test_agent_is_deterministic_given_seed_and_log(name: str, model_options: Callable[[str], dict[str, object]]) -> None:
+def test_agent_is_deterministic_given_seed_and_log(
+    name: str, model_options: Callable[[str], dict[str, object]]
+) -> None:
     runs = []
     for _ in range(2):
         env, obs, log = _burned_in(seed=11, ticks=30)

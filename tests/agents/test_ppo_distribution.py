@@ -73,7 +73,9 @@ def test_masked_candidates_are_never_drawn_while_valid_ones_remain() -> None:
 
 def test_fewer_valid_candidates_than_slots_fill_with_masked_ones_last() -> None:
     torch.manual_seed(2)
-    d = PlackettLuceDistribution(4, 3).proba_distribution(torch.tensor([SCORES] * 500), torch.tensor([[0, 1, 0, 0]] * 500))
+    d = PlackettLuceDistribution(4, 3).proba_distribution(
+        torch.tensor([SCORES] * 500), torch.tensor([[0, 1, 0, 0]] * 500)
+    )
     slates = d.sample()
     assert (slates[:, 0] == 1).all()
     assert all(len(set(row)) == 3 for row in slates.tolist())

@@ -12,9 +12,9 @@ from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from freshrec.agents.log import AgentSpec
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
 from freshrec.agents.ppo.agent import PolicyAgent, load_policy, make_ppo
-from freshrec.agents.log import AgentSpec
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
 
@@ -36,7 +36,7 @@ def test_shapes_and_no_repeats_on_the_real_env(venv: FreshRecSB3VecEnv, policy: 
     actions, values, log_prob = model.policy(obs_t)
     assert actions.shape == (4, 5) and values.shape == (4, 1) and log_prob.shape == (4,)
     assert all(len(set(row)) == 5 for row in actions.tolist())
-    v, lp, ent = model.policy.evaluate_actions(obs_t, actions)
+    _, lp, ent = model.policy.evaluate_actions(obs_t, actions)
     torch.testing.assert_close(lp, log_prob)
     assert ent.shape == (4,) and (ent > 0).all()
     model.learn(32)  # one rollout and update through SB3's own loop
@@ -100,7 +100,9 @@ class PlantedEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
             "context": np.array([self.t, 0, 0, 0], np.float32),
         }  # fmt: skip
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         self.t = 0
         return self._obs(), {}

@@ -1,0 +1,111 @@
+"""PPO training speed: env steps/s with updates included, the default against a naive setup in the same run.
+
+    python -m freshrec.experiments.bench_ppo [--rounds 3] [--device cpu]
+
+Variants (all on the native vector env through the SB3 adapter, MiniLM features, drifting regime):
+
+- ``naive``: stable-baselines3's PPO defaults (n_steps 2048 per env, minibatch 64, 10 epochs)
+  with a 2-layer, width-64, 2-head Transformer using PyTorch's decoder layers (candidates also
+  attend to each other), torch's default thread count: the setup the issue measured at 152–165/s;
+- ``default``: ``TrainConfig``'s defaults (1 layer, width 32, 1 head, cross-attention only,
+  64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread);
+- ``default-2-threads``: the same with 2 torch threads;
+- ``mlp``: the MLP ablation at the default settings.
+
+Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round;
+rounds interleave the variants so machine noise hits all alike; the figure is the median rate.
+Results go to stdout and ``--json`` (default experiments/results/bench_ppo.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from stable_baselines3 import PPO
+
+from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "naive": {"threads": 0, "rollouts": 1},
+    "default": {"threads": 1, "rollouts": 2},
+    "default-2-threads": {"threads": 2, "rollouts": 2},
+    "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
+}
+
+
+def naive_model(device: str) -> PPO:
+    """SB3's PPO defaults with a 2-layer, width-64 Transformer (PyTorch decoder layers), 8 sessions."""
+    from freshrec.agents.ppo import FreshRecTransformerPolicy
+
+    cfg = TrainConfig(num_envs=8, n_steps=2048 // 8, batch_size=64, device=device, progress=False)
+    fx = {"d_model": 64, "layers": 2, "heads": 2, "candidate_self_attention": True}
+    return PPO(
+        FreshRecTransformerPolicy, make_training_env(cfg), n_steps=cfg.n_steps, batch_size=64, n_epochs=10,
+        policy_kwargs={"features_extractor_kwargs": fx}, seed=0, device=device, verbose=0,
+    )  # fmt: skip
+
+
+def build(name: str, device: str) -> tuple[PPO, int]:
+    """The model of variant ``name`` and the env steps of one round."""
+    spec = VARIANTS[name]
+    if name == "naive":
+        model = naive_model(device)
+    else:
+        fields = {k: v for k, v in spec.items() if k in ("policy", "d_model")}
+        cfg = TrainConfig(device=device, progress=False, **fields)
+        model = make_model(cfg, make_training_env(cfg))
+    return model, spec["rollouts"] * model.n_steps * model.n_envs
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median reported)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS)
+    )
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_ppo.json")
+    args = parser.parse_args(argv)
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown or args.rounds < 1:
+        parser.error(f"--variants {unknown} unknown (choose from {list(VARIANTS)}) or --rounds {args.rounds} < 1")
+    default_threads = torch.get_num_threads()
+    models = {name: build(name, args.device) for name in names}
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(args.rounds + 1):  # round 0 warms up (allocations, first-call overheads)
+        for name in names:
+            model, steps = models[name]
+            torch.set_num_threads(VARIANTS[name]["threads"] or default_threads)
+            t0 = time.perf_counter()
+            model.learn(steps, reset_num_timesteps=False)
+            seconds = time.perf_counter() - t0
+            if r:
+                rates[name].append(steps / seconds)
+                print(f"round {r} {name:>18}: {steps / seconds:8,.0f} env steps/s", flush=True)
+    medians = {name: statistics.median(v) for name, v in rates.items()}
+    base = medians.get("naive")
+    print("\n| variant | env steps/s (median) | vs naive |\n|---|---|---|")
+    for name, rate in medians.items():
+        print(f"| {name} | {rate:,.0f} | {rate / base:.1f}x |" if base else f"| {name} | {rate:,.0f} | |")
+    result = {
+        "meta": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
+                 "device": args.device, "default_threads": default_threads, "rounds": args.rounds},
+        "median_steps_per_second": medians, "rounds": rates,
+        "ratio_vs_naive": {n: m / base for n, m in medians.items()} if base else {},
+    }  # fmt: skip
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
