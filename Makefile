@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python -m freshrec.experiments.demo --out report
+	$(BIN)/python -m freshrec.experiments.demo
 
 lint: setup
 	$(BIN)/ruff check $(CODE)
@@ -38,4 +38,4 @@ bench: setup
 	$(BIN)/python -m freshrec.experiments.bench_env
 
 clean:
-	rm -rf $(VENV) build report .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build runs/demo .mypy_cache .pytest_cache .ruff_cache

@@ -41,11 +41,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def naive_model(device: str) -> PPO:
+def naive_model(device: str, encoder: str) -> PPO:
     """SB3's PPO defaults with a 2-layer, width-64 Transformer (PyTorch decoder layers), 8 sessions."""
     from freshrec.agents.ppo import FreshRecTransformerPolicy
 
-    cfg = TrainConfig(num_envs=8, n_steps=2048 // 8, batch_size=64, device=device, progress=False)
+    cfg = TrainConfig(num_envs=8, n_steps=2048 // 8, batch_size=64, device=device, encoder=encoder, progress=False)
     fx = {"d_model": 64, "layers": 2, "heads": 2, "candidate_self_attention": True}
     return PPO(
         FreshRecTransformerPolicy, make_training_env(cfg), n_steps=cfg.n_steps, batch_size=64, n_epochs=10,
@@ -53,14 +53,14 @@ def naive_model(device: str) -> PPO:
     )  # fmt: skip
 
 
-def build(name: str, device: str) -> tuple[PPO, int]:
+def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
     """The model of variant ``name`` and the env steps of one round."""
     spec = VARIANTS[name]
     if name == "naive":
-        model = naive_model(device)
+        model = naive_model(device, encoder)
     else:
         fields = {k: v for k, v in spec.items() if k in ("policy", "d_model")}
-        cfg = TrainConfig(device=device, progress=False, **fields)
+        cfg = TrainConfig(device=device, encoder=encoder, progress=False, **fields)
         model = make_model(cfg, make_training_env(cfg))
     return model, spec["rollouts"] * model.n_steps * model.n_envs
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median reported)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--encoder", default="minilm", help='item text encoder ("minilm" or "hashing:DIM")')
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS)
     )
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if unknown or args.rounds < 1:
         parser.error(f"--variants {unknown} unknown (choose from {list(VARIANTS)}) or --rounds {args.rounds} < 1")
     default_threads = torch.get_num_threads()
-    models = {name: build(name, args.device) for name in names}
+    models = {name: build(name, args.device, args.encoder) for name in names}
     rates: dict[str, list[float]] = {name: [] for name in names}
     for r in range(args.rounds + 1):  # round 0 warms up (allocations, first-call overheads)
         for name in names:
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"| {name} | {rate:,.0f} | {rate / base:.1f}x |" if base else f"| {name} | {rate:,.0f} | |")
     result = {
         "meta": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
-                 "device": args.device, "default_threads": default_threads, "rounds": args.rounds},
+                 "device": args.device, "encoder": args.encoder, "default_threads": default_threads,
+                 "rounds": args.rounds},
         "median_steps_per_second": medians, "rounds": rates,
         "ratio_vs_naive": {n: m / base for n, m in medians.items()} if base else {},
     }  # fmt: skip

@@ -58,6 +58,7 @@ def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, int], elapsed_
         "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002
         "schedule": dict(schedule),
         # The last update's train/* values: SB3 writes them at the next rollout's dump.
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,  # slates on a GPU
         "pending_logs": {k: dict(getattr(model.logger, k)) for k in PENDING_LOGS},
     }
     meta = {"step": step, "elapsed_seconds": round(elapsed_seconds, 3)}
@@ -104,6 +105,8 @@ def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, int], dict[
     torch.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])  # noqa: NPY002
     random.setstate(state["rng"]["python"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     return model, state["schedule"], state["pending_logs"]
 
 
