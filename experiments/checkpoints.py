@@ -7,7 +7,7 @@ state is small and well defined:
 - ``state.pkl``: what SB3's save leaves out and the continuation needs: the training env (the
   world, its generators, every session, the episode monitor), the last observation and episode
   starts, the episode-info buffer, the global random states SB3 draws from (torch for slates,
-  numpy for minibatch shuffling, Python's ``random``), and the callbacks' schedule.
+  numpy for minibatch shuffling, Python's ``random``), and the callbacks' schedule (with the best validation return so far).
 
 Each checkpoint is written to a temporary folder and renamed into place, and ``latest`` is
 replaced the same way, so a kill mid-write never leaves a checkpoint that looks complete but is not.
@@ -33,7 +33,7 @@ PENDING_LOGS = ("name_to_value", "name_to_count", "name_to_excluded")
 MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count", "t_start")
 
 
-def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, int], elapsed_seconds: float) -> Path:
+def save_checkpoint(model: PPO, folder: Path, schedule: dict[str, float], elapsed_seconds: float) -> Path:
     """Write ``folder/step_<N>`` for the model's current step and point ``folder/latest`` at it.
 
     ``meta.json`` records the step and the run's wall-clock seconds so far (resumed runs included).
@@ -89,7 +89,7 @@ def checkpoint_meta(path: Path) -> dict[str, float]:
     return meta
 
 
-def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, int], dict[str, dict[str, Any]]]:
+def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, float], dict[str, dict[str, Any]]]:
     """The model with its env and every random state as they were, the callbacks' schedule, and the
     logger values not yet written (``restore_pending_logs`` puts them into the new logger)."""
     with open(path / "state.pkl", "rb") as fh:

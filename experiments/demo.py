@@ -1,7 +1,8 @@
 """The main job (``make demo``): train the PPO Transformer agent, then compare it with every baseline.
 
 1. Trains PPO (``experiments/train_agent.py``, default policy and hyperparameters) on the default
-   drifting regime for ``train_steps`` env steps, on a training seed.
+   drifting regime for ``train_steps`` env steps, on a training seed, evaluating on a validation
+   world every fifth of the budget; the policy with the best validation return goes on.
 2. Runs the comparison harness (``experiments/compare.py``): the trained policy and every baseline
    on identical burned-in worlds of the held-out evaluation seeds, ``num_envs`` sessions x ``ticks``
    ticks each; prints the table (mean ± 95% CI over seeds) and writes the report (Markdown + PNG).
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
         f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {list(EVAL_SEEDS[: cfg.seeds])}"
     )
     ccfg = compare.CompareConfig(
-        experiment="demo", agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.model_path}",),
+        experiment="demo", agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.best_model_path}",),
         env_ids=(cfg.env_id,), seeds=cfg.seeds, ticks=cfg.ticks, num_envs=cfg.num_envs, encoder=cfg.encoder,
         runs_dir=cfg.runs_dir, progress=cfg.progress,
     )  # fmt: skip

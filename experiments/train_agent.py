@@ -8,7 +8,8 @@ A run is named ``<env id>__<experiment>__<seed>__<unix time>`` (CleanRL's scheme
 ``runs_dir/<run name>``: ``config.json``, SB3's TensorBoard curves (``rollout/*``, ``train/*``)
 with the hyperparameters, the recommendation metrics of the comparison harness (``eval/*``, same
 tags as the baselines) on a separately seeded validation world every ``eval_every`` steps,
-``checkpoints/`` every ``checkpoint_every`` steps and at the end, and ``final_model.zip``.
+``checkpoints/`` every ``checkpoint_every`` steps and at the end, ``final_model.zip``, and
+``best_model.zip`` (the best validation return per session so far).
 
 ``--resume`` reloads the last checkpoint and its config and continues exactly as the run would
 have without the interruption (same numbers on the same machine and thread count); TensorBoard
@@ -52,6 +53,7 @@ from freshrec.experiments.evaluate import run_agent
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 
 POLICIES = {"transformer": FreshRecTransformerPolicy, "mlp": FreshRecMLPPolicy}
+BEST_MODEL = "best_model.zip"
 
 
 @dataclass(frozen=True)
@@ -224,11 +226,14 @@ def eval_tags(slate_size: int) -> dict[str, str]:
 class TrainingCallback(BaseCallback):
     """At the start of each rollout: validation metrics when due, then a checkpoint when due.
 
-    The schedule (next evaluation and checkpoint step) is part of every checkpoint, so a resumed
-    run evaluates and checkpoints at the same steps as the uninterrupted one.
+    The schedule (next evaluation and checkpoint step, best validation return so far) is part of
+    every checkpoint, so a resumed run evaluates, checkpoints and keeps the same best model as the
+    uninterrupted one. ``best_model.zip`` is the policy with the highest validation return per
+    session (SB3's ``EvalCallback`` habit): model selection on the validation world, never on a
+    held-out one.
     """
 
-    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, int], began: float) -> None:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, float], began: float) -> None:
         super().__init__()
         self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
         self.last_eval: dict[str, float] = {}
@@ -257,8 +262,16 @@ class TrainingCallback(BaseCallback):
             if not math.isnan(summary.get(key, math.nan)):
                 writer.add_scalar(tag, summary[key], global_step=step)
         writer.flush()
+        best = summary["return"] > self.schedule.get("best_return", -math.inf)
+        if best:
+            self.schedule["best_return"] = summary["return"]
+            self.model.save(self.run_dir / BEST_MODEL)
         if self.cfg.progress:
-            print(f"  step {step:>9,}: validation CTR {summary['ctr']:.3f}, return {summary['return']:.2f}", flush=True)
+            print(
+                f"  step {step:>9,}: validation CTR {summary['ctr']:.3f}, return {summary['return']:.2f}"
+                + (" (best so far)" if best else ""),
+                flush=True,
+            )
 
     def checkpoint(self) -> Path:
         tensorboard_writer(self.logger).flush()  # everything up to this step is on disk before the checkpoint
@@ -277,10 +290,11 @@ def tensorboard_writer(logger: Logger) -> SummaryWriter:
 
 @dataclass
 class TrainResult:
-    """What a finished run leaves: its folder, the final model, its speed and last validation metrics."""
+    """What a finished run leaves: its folder, the final and best models, its speed and last validation metrics."""
 
     run_dir: Path
     model_path: Path
+    best_model_path: Path  # best validation return (the final model when there were no evaluations)
     steps: int
     seconds: float
     steps_per_second: float
@@ -334,8 +348,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     model.save(model_path)
     model.logger.close()
     steps = model.num_timesteps - start_steps
+    best = run_dir / BEST_MODEL if (run_dir / BEST_MODEL).exists() else model_path
     return TrainResult(
-        run_dir, model_path, model.num_timesteps, seconds, steps / max(seconds, 1e-9), callback.last_eval
+        run_dir, model_path, best, model.num_timesteps, seconds, steps / max(seconds, 1e-9), callback.last_eval
     )
 
 
@@ -371,7 +386,8 @@ def main(argv: list[str] | None = None) -> TrainResult:
     result = train(cfg)
     print(
         f"{result.steps:,} steps in {result.seconds:.0f} s ({result.steps_per_second:,.0f} env steps/s); "
-        f"model: {result.model_path}\nTensorBoard: tensorboard --logdir {result.run_dir.parent}"
+        f"final model: {result.model_path}; best on validation: {result.best_model_path}\n"
+        f"TensorBoard: tensorboard --logdir {result.run_dir.parent}"
     )
     return result
 

@@ -67,7 +67,8 @@ class CrossBlock(nn.Module):
     """Pre-norm candidate block: candidates (B, M, d) attend to the user tokens (B, S, d), then a feed-forward.
 
     PyTorch's ``TransformerDecoderLayer`` always adds self-attention among the candidates; this block
-    leaves it out (``candidate_self_attention=False``), which measured 1.4x faster PPO updates here.
+    leaves it out (``candidate_self_attention=False``): PPO trained 1.5x faster without it here
+    (1,550 against 1,016 env steps/s, width 32, 2 heads, 4 epochs; the default since).
     """
 
     def __init__(self, d_model: int, heads: int, ffn: int) -> None:

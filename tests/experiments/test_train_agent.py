@@ -57,6 +57,7 @@ def test_end_to_end_writes_the_expected_files_and_tags(tmp_path: Path) -> None:
     run = result.run_dir
     assert run.name.startswith("freshrec_DriftingUsers-v0__e2e__0__")
     assert (run / "config.json").exists() and result.model_path.exists()
+    assert result.best_model_path == run / "best_model.zip" and result.best_model_path.exists()
     assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.startswith("step")) == [
         "step_000000000256", "step_000000000512",
     ]  # fmt: skip
@@ -91,6 +92,7 @@ def test_kill_and_resume_continues_as_the_uninterrupted_run(tmp_path: Path) -> N
     resumed = main(["--resume", str(run), "--no-progress"])
     assert resumed.steps == 4096
     assert_same_params(whole.model_path, resumed.model_path)
+    assert_same_params(whole.best_model_path, resumed.best_model_path)  # the same model selection
     # TensorBoard reads one value per step: the killed run's events after its checkpoint were purged.
     for tag, at in scalars(run).items():
         assert at == sorted(set(at)), (tag, at)
