@@ -12,8 +12,10 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
 - ``default-2-threads``: the same with 2 torch threads;
 - ``mlp``: the MLP ablation at the default settings.
 
-Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round;
-rounds interleave the variants so machine noise hits all alike; the figure is the median rate.
+Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
+figure is the median rate. Each variant runs in its own process: in one process, switching torch's
+thread count between variants slowed every variant here (the default measured 1,311 env steps/s
+interleaved in one process against about 2,000 alone).
 Results go to stdout and ``--json`` (default experiments/results/bench_ppo.json).
 """
 
@@ -24,6 +26,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -65,6 +69,19 @@ def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
     return model, spec["rollouts"] * model.n_steps * model.n_envs
 
 
+def measure(name: str, rounds: int, device: str, encoder: str) -> list[float]:
+    """Rates of ``rounds`` timed rounds of variant ``name`` (in this process) after a warm-up round."""
+    torch.set_num_threads(VARIANTS[name]["threads"] or torch.get_num_threads())
+    model, steps = build(name, device, encoder)
+    rates = []
+    for r in range(rounds + 1):  # round 0 warms up (allocations, first-call overheads)
+        t0 = time.perf_counter()
+        model.learn(steps, reset_num_timesteps=False)
+        if r:
+            rates.append(steps / (time.perf_counter() - t0))
+    return rates
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median reported)")
@@ -74,24 +91,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS)
     )
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_ppo.json")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # one variant, rates as JSON on stdout
     args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(measure(args.worker, args.rounds, args.device, args.encoder)))
+        return {}
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown or args.rounds < 1:
         parser.error(f"--variants {unknown} unknown (choose from {list(VARIANTS)}) or --rounds {args.rounds} < 1")
-    default_threads = torch.get_num_threads()
-    models = {name: build(name, args.device, args.encoder) for name in names}
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(args.rounds + 1):  # round 0 warms up (allocations, first-call overheads)
-        for name in names:
-            model, steps = models[name]
-            torch.set_num_threads(VARIANTS[name]["threads"] or default_threads)
-            t0 = time.perf_counter()
-            model.learn(steps, reset_num_timesteps=False)
-            seconds = time.perf_counter() - t0
-            if r:
-                rates[name].append(steps / seconds)
-                print(f"round {r} {name:>18}: {steps / seconds:8,.0f} env steps/s", flush=True)
+    rates: dict[str, list[float]] = {}
+    for name in names:
+        cmd = [sys.executable, "-m", "freshrec.experiments.bench_ppo", "--worker", name, "--rounds", str(args.rounds),
+               "--device", args.device, "--encoder", args.encoder]  # fmt: skip
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rates[name] = json.loads(out.strip().splitlines()[-1])
+        print(f"{name:>18}: " + ", ".join(f"{r:,.0f}" for r in rates[name]) + " env steps/s", flush=True)
     medians = {name: statistics.median(v) for name, v in rates.items()}
     base = medians.get("naive")
     print("\n| variant | env steps/s (median) | vs naive |\n|---|---|---|")
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"| {name} | {rate:,.0f} | {rate / base:.1f}x |" if base else f"| {name} | {rate:,.0f} | |")
     result = {
         "meta": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
-                 "device": args.device, "encoder": args.encoder, "default_threads": default_threads,
+                 "device": args.device, "encoder": args.encoder, "default_threads": torch.get_num_threads(),
                  "rounds": args.rounds},
         "median_steps_per_second": medians, "rounds": rates,
         "ratio_vs_naive": {n: m / base for n, m in medians.items()} if base else {},

@@ -2,6 +2,7 @@
 
     python -m freshrec.experiments.compare --experiment compare --agents random,most-popular,svd \\
         --env-ids freshrec/DriftingUsers-v0,freshrec/Stationary-v0 --seeds 3 --ticks 1000
+    python -m freshrec.experiments.compare --agents svd,ppo --models ppo=runs/<run>/best_model.zip
     tensorboard --logdir runs/compare
 
 For each env id (regime) and held-out seed (``EVAL_SEEDS``), the world is burned in once with the

@@ -89,3 +89,14 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         tiny(tmp_path, env_ids=("freshrec/Nope-v0",))
     with pytest.raises(ValueError, match="seeds = 9"):
         tiny(tmp_path, seeds=9)
+
+
+def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\['ppo'\] need a trained model"):
+        tiny(tmp_path, agents=("random", "ppo"))
+    with pytest.raises(ValueError, match="models entry 'svd=x.zip'"):
+        tiny(tmp_path, agents=("random",), models=("svd=x.zip",))
+    with pytest.raises(ValueError, match="models entry 'ppo'"):
+        tiny(tmp_path, agents=("random",), models=("ppo",))
+    cfg = tiny(tmp_path, agents=("ppo", "ppo-seed1"), models=("ppo=a.zip", "ppo-seed1=b.zip"))
+    assert cfg.model_paths() == {"ppo": "a.zip", "ppo-seed1": "b.zip"}
