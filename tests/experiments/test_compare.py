@@ -94,7 +94,7 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
 def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\['ppo'\] need a trained model"):
         tiny(tmp_path, agents=("random", "ppo"))
-    with pytest.raises(ValueError, match="models entry 'svd=x.zip'"):
+    with pytest.raises(ValueError, match=r"models entry 'svd=x\.zip'"):
         tiny(tmp_path, agents=("random",), models=("svd=x.zip",))
     with pytest.raises(ValueError, match="models entry 'ppo'"):
         tiny(tmp_path, agents=("random",), models=("ppo",))
