@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS)
     )
-    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_ppo.json")
+    parser.add_argument("--json", type=Path, default=Path("experiments/results/bench_ppo.json"))
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # one variant, rates as JSON on stdout
     args = parser.parse_args(argv)
     if args.worker:

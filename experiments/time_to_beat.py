@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--ticks", type=int, default=1000, help="ticks per harness run")
     parser.add_argument("--num-envs", type=int, default=256, help="sessions per harness run")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "time_to_beat.json")
+    parser.add_argument("--json", type=Path, default=Path("experiments/results/time_to_beat.json"))
     args = parser.parse_args(argv)
     config = json.loads((args.run / "config.json").read_text())
     checkpoints = sorted((args.run / "checkpoints").glob("step_*"))
