@@ -10,7 +10,7 @@
 
     python -m freshrec.experiments.demo [--train-steps 500000] [--seeds 3] [--ticks 1000]
 
-About 8 minutes on 2 CPU cores (see README).
+About 9 minutes on 2 CPU cores (see README).
 """
 
 from __future__ import annotations
