@@ -90,8 +90,9 @@ class TransformerExtractor(BaseFeaturesExtractor):
     """A user encoder and a candidate decoder (PyTorch's Transformer layers, pre-norm, no dropout).
 
     Encoder: self-attention over [summary, history (H), skipped (Q)], padding masked; the summary
-    token starts from the context. Decoder: candidates attend to each other (the slate is chosen
-    jointly) and to the encoded user tokens. Output (B, 1 + M, d_model).
+    token starts from the context. Then each candidate attends to the encoded user tokens
+    (``CrossBlock``); with ``candidate_self_attention=True`` PyTorch's decoder layer also lets the
+    candidates attend to each other. Output (B, 1 + M, d_model).
     Dropout is 0: PPO's probability ratio needs the same network when acting and when updating.
     """
 
