@@ -10,6 +10,8 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
 - ``default``: ``TrainConfig``'s defaults (1 layer, width 32, 1 head, cross-attention only,
   64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread);
 - ``default-2-threads``: the same with 2 torch threads;
+- ``self-attention``: the default with candidates also attending to each other (PyTorch's
+  decoder layer instead of ``CrossBlock``);
 - ``mlp``: the MLP ablation at the default settings.
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
@@ -41,6 +43,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "naive": {"threads": 0, "rollouts": 1},
     "default": {"threads": 1, "rollouts": 2},
     "default-2-threads": {"threads": 2, "rollouts": 2},
+    "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
 }
 
@@ -63,7 +66,7 @@ def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
     if name == "naive":
         model = naive_model(device, encoder)
     else:
-        fields = {k: v for k, v in spec.items() if k in ("policy", "d_model")}
+        fields = {k: v for k, v in spec.items() if k not in ("threads", "rollouts")}
         cfg = TrainConfig(device=device, encoder=encoder, progress=False, **fields)
         model = make_model(cfg, make_training_env(cfg))
     return model, spec["rollouts"] * model.n_steps * model.n_envs

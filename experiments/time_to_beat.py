@@ -21,8 +21,7 @@ from typing import Any
 
 from freshrec.experiments import compare
 from freshrec.experiments.checkpoints import checkpoint_meta
-
-CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
+from freshrec.experiments.ppo_goals import CF_SVD
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -94,6 +94,8 @@ class TrainConfig:
     """Encoder and decoder layers (transformer policy)."""
     heads: int = 1
     """Attention heads (transformer policy)."""
+    candidate_self_attention: bool = False
+    """Candidates also attend to each other (PyTorch's decoder layer; slower, see README)."""
     warm_start_ticks: int = 0
     """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
     warm_start_epochs: int = 3
@@ -182,7 +184,7 @@ def make_model(cfg: TrainConfig, env: VecMonitor) -> PPO:
     """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``)."""
     fx: dict[str, Any] = {"d_model": cfg.d_model}
     if cfg.policy == "transformer":
-        fx.update(layers=cfg.layers, heads=cfg.heads)
+        fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     return PPO(
         POLICIES[cfg.policy], env, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,

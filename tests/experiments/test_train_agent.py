@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -102,7 +103,7 @@ def test_kill_and_resume_continues_as_the_uninterrupted_run(tmp_path: Path) -> N
 def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     run = tmp_path / "empty"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "config.json").write_text(tiny(tmp_path).to_json().__repr__().replace("'", '"').replace("False", "false"))
+    (run / "config.json").write_text(json.dumps(tiny(tmp_path).to_json()))
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train(tiny(tmp_path, resume=str(run)))
 
