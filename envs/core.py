@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,14 +20,43 @@ SESSION_KEYS = (
 )  # fmt: skip
 
 
+CALIBRATED = "movielens"  # the regime of worlds calibrated on a real log (``data``)
+
+
 def make_world(
-    regime: str, config: WorldConfig | None, num_sessions: int, encoder: str, text_dim: int
+    regime: str,
+    config: WorldConfig | None,
+    num_sessions: int,
+    encoder: str,
+    text_dim: int,
+    data: str | Path | None = None,
 ) -> tuple[World, np.ndarray]:
-    """The world of a regime (or an explicit config) and the public text features of its text bank."""
+    """The world of a regime (or an explicit config) and the public text features of its text bank.
+
+    The ``movielens`` regime builds a ``CalibratedWorld`` from ``data`` (default ``ml-100k``); its
+    ``config``, when given, may change anything but the sizes the data fixes.
+    """
     if config is not None and not isinstance(config, WorldConfig):
         raise ConfigError(f"config = {config!r}: must be a WorldConfig")
-    world = World(config if config is not None else WorldConfig.regime(regime), num_sessions=num_sessions)
+    if regime == CALIBRATED:
+        from freshrec.simulators.calibration import CalibratedWorld, calibrated
+
+        world: World = CalibratedWorld(calibrated(data or "ml-100k"), num_sessions, config)
+    elif data is not None:
+        raise ConfigError(f"data = {str(data)!r}: only the {CALIBRATED!r} regime reads a data set, not {regime!r}")
+    else:
+        world = World(config if config is not None else WorldConfig.regime(regime), num_sessions=num_sessions)
     return world, text_features(world.bank, encoder, text_dim)
+
+
+def describe_world(regime: str, data: str | Path | None = None) -> str:
+    """A string that changes whenever the world of ``regime`` changes (a cache key for burned-in worlds)."""
+    if regime == CALIBRATED:  # the fitted world itself, so edited data or fitting code never reuse old pickles
+        from freshrec.simulators.calibration import calibrated
+
+        cal = calibrated(data or "ml-100k")
+        return f"{CALIBRATED}:{cal.world_config()!r}:{cal.params}:{cal.item_ids}:{cal.user_ids}"
+    return repr(WorldConfig.regime(regime))
 
 
 def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> np.ndarray:

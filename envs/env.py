@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -87,6 +88,15 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ``regime`` ("full", "drift", "stationary") is set by the id; ``config`` (a ``WorldConfig``)
     replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests).
 
+    ``freshrec/MovieLens100K-v0`` (regime ``"movielens"``) is the same env on a world calibrated on
+    MovieLens-100k (``freshrec.simulators.calibration``): the items are the real movies (title and
+    genres through the encoder), arriving in the order and at the time they first appear in the real
+    log (10 ticks per day); the users are the 751 real users active in the first 80% of the log,
+    starting from interests fitted on their first ratings; drift size, session lengths and return
+    gaps are fitted on the real timelines. ``data="PATH"`` builds it from a raw MovieLens folder
+    instead (ml-100k ``u.data``/``u.item`` or ml-1m ``ratings.dat``/``movies.dat``). The catalog
+    then holds every real movie (no retirement) and the arrivals stop when the real list ends.
+
     ## Version History
     * v0: first release.
 
@@ -102,9 +112,14 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (Gymnasium's convention)
 
     def __init__(
-        self, regime: str = "full", config: WorldConfig | None = None, encoder: str = "minilm", text_dim: int = 16
+        self,
+        regime: str = "full",
+        config: WorldConfig | None = None,
+        encoder: str = "minilm",
+        text_dim: int = 16,
+        data: str | Path | None = None,
     ) -> None:
-        self.world, self.text = make_world(regime, config, 1, encoder, text_dim)
+        self.world, self.text = make_world(regime, config, 1, encoder, text_dim, data)
         cfg = self.world.config
         self.config = cfg
         self.observation_space = observation_space(cfg, text_dim)  # type: ignore[assignment]

@@ -67,10 +67,28 @@ def project(embeddings: np.ndarray, dim: int) -> np.ndarray:
     >>> float(np.abs(project(x, 1)).max())
     1.0
     """
-    centred = embeddings - embeddings.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    out = centred @ vt[:dim].T
-    if out.shape[1] < dim:  # fewer components than asked (tiny banks): pad with zeros
-        out = np.pad(out, ((0, 0), (0, dim - out.shape[1])))
-    out /= max(float(np.linalg.norm(out, axis=1).max()), 1e-12)
-    return out.astype(np.float32)
+    return Projection.fit(embeddings, dim)(embeddings)
+
+
+class Projection:
+    """The PCA map of :func:`project`, kept so texts outside the bank get the same features (a replay's
+    movies that the world never saw): ``(x - mean) @ basis.T / scale``, zero-padded to ``dim``."""
+
+    def __init__(self, mean: np.ndarray, basis: np.ndarray, scale: float, dim: int) -> None:
+        self.mean, self.basis, self.scale, self.dim = mean, basis, scale, dim
+
+    @staticmethod
+    def fit(embeddings: np.ndarray, dim: int) -> Projection:
+        """Fit on (n, E) embeddings: their mean, top ``dim`` principal axes, and the longest projected row."""
+        mean = embeddings.mean(axis=0)
+        _, _, vt = np.linalg.svd(embeddings - mean, full_matrices=False)
+        basis = vt[:dim]
+        scale = max(float(np.linalg.norm((embeddings - mean) @ basis.T, axis=1).max()), 1e-12)
+        return Projection(mean, basis, scale, dim)
+
+    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, E) -> (n, dim) float32."""
+        out = (embeddings - self.mean) @ self.basis.T
+        if out.shape[1] < self.dim:  # fewer components than asked (tiny banks): pad with zeros
+            out = np.pad(out, ((0, 0), (0, self.dim - out.shape[1])))
+        return (out / self.scale).astype(np.float32)

@@ -20,6 +20,10 @@ ENV_IDS: dict[str, tuple[str, str]] = {
         "stationary",
         "Control: no drift, no arrivals, no boredom. Batch CF/SVD should do well.",
     ),
+    "freshrec/MovieLens100K-v0": (
+        "movielens",
+        "Calibrated on MovieLens-100k: real movies arriving as they first appear, real users, fitted drift.",
+    ),
 }
 
 

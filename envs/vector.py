@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         encoder: str = "minilm",
         text_dim: int = 16,
         tune_malloc: bool = True,
+        data: str | Path | None = None,
     ) -> None:
         if max_episode_steps is not None and (
             isinstance(max_episode_steps, bool)
@@ -58,7 +60,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             or max_episode_steps < 1
         ):
             raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
-        self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim)
+        self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim, data)
         if tune_malloc:
             keep_freed_heap()
         cfg = self.config = self.world.config

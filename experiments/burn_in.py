@@ -24,8 +24,8 @@ import freshrec.envs  # noqa: F401  (registers the ids)
 from freshrec.agents.base import top_k
 from freshrec.agents.log import Transitions
 from freshrec.agents.simple import MostPopularAgent
+from freshrec.envs.core import describe_world
 from freshrec.envs.registration import ENV_IDS
-from freshrec.simulators.config import WorldConfig
 
 FORMAT = 1  # bump when the pickled start changes shape
 
@@ -82,7 +82,7 @@ def burn_in(
         raise ValueError(f"burn-in ticks = {ticks}: must be >= 1 (the baselines fit on its log)")
     # The key names everything the start depends on, the code's version and the regime's world included,
     # so a change to either never reuses an old pickle.
-    world = repr(WorldConfig.regime(ENV_IDS[env_id][0])) if env_id in ENV_IDS else env_id
+    world = describe_world(ENV_IDS[env_id][0], env_kwargs.get("data")) if env_id in ENV_IDS else env_id
     parts = (FORMAT, version("freshrec"), env_id, world, seed, num_envs, ticks, epsilon, sorted(env_kwargs.items()))
     key = hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
     path = cache / f"{env_id.replace('/', '_')}__seed{seed}__{key}.pkl" if cache else None

@@ -58,10 +58,8 @@ class World(CatalogDynamics, ShiftDynamics):
         """A fresh world: population, full catalog, B sessions of the first users, candidates."""
         c, u, sl = self.config.catalog, self.config.users, self.config.slate
         init, rng, exo, cand, ret = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
-        centres = unit(init.standard_normal((c.topics, c.latent_dim))).astype(np.float32)
+        centres, items, anchor, topics = self._populate(init)
         n0, s_ = c.initial_items, c.slots
-        items = self._draw_items(init, n0, centres)
-        rate = c.arrival_rate if c.arrival_rate > 0 else 1.0
         catalog = Catalog(
             item_id=np.full(s_, -1, np.int64),
             topic=np.zeros(s_, np.int64),
@@ -83,16 +81,11 @@ class World(CatalogDynamics, ShiftDynamics):
             next_item_id=n0,
         )
         catalog.item_id[:n0] = np.arange(n0)
-        catalog.arrival[:n0] = -(n0 - np.arange(n0)) / rate  # staggered: the newest arrived one tick ago
-        for name in ("topic", "latent", "quality", "text"):
+        for name in ("topic", "latent", "quality", "text", "arrival"):
             getattr(catalog, name)[:n0] = items[name]
         catalog.live[:n0] = True
         catalog.trending[:] = np.arange(sl.trending)  # slots not live yet are masked out by the generator
 
-        topics = init.integers(c.topics, size=u.users)
-        anchor = unit(
-            centres[topics] + u.interest_spread * init.standard_normal((u.users, c.latent_dim)) / np.sqrt(c.latent_dim)
-        )
         h = sl.history
         users = Users(
             interest=anchor.astype(np.float32),
@@ -151,6 +144,25 @@ class World(CatalogDynamics, ShiftDynamics):
         self._refill_shifts(state)
         self._start_sessions(state, np.arange(b))
         return state
+
+    def _populate(self, init: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """The world's hidden make-up at reset, drawn from ``init``.
+
+        Returns the topic centres (T, D); the initial items as a dict of (n0,) or (n0, D) arrays
+        (``topic``, ``latent``, ``quality``, ``text``, ``arrival`` tick, at most 0); the users'
+        long-term interests (U, D) and topics (U,). A calibrated world overrides this with real data.
+        """
+        c, u = self.config.catalog, self.config.users
+        centres = unit(init.standard_normal((c.topics, c.latent_dim))).astype(np.float32)
+        n0 = c.initial_items
+        items = self._draw_items(init, n0, centres)
+        rate = c.arrival_rate if c.arrival_rate > 0 else 1.0
+        items["arrival"] = -(n0 - np.arange(n0)) / rate  # staggered: the newest arrived one tick ago
+        topics = init.integers(c.topics, size=u.users)
+        anchor = unit(
+            centres[topics] + u.interest_spread * init.standard_normal((u.users, c.latent_dim)) / np.sqrt(c.latent_dim)
+        )
+        return centres, items, anchor, topics
 
     # ---------------------------------------------------------------- step
     def step(self, state: WorldState, positions: np.ndarray) -> StepResult:

@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
+from movielens_fixture import planted_folder
 
 from freshrec.envs import ENV_IDS
 
@@ -17,6 +18,8 @@ IDS = sorted(ENV_IDS)
 def make(env_id: str = "freshrec/DriftingUsers-v0", **kwargs: Any) -> gymnasium.Env[Any, Any]:
     """``gymnasium.make`` with the fast test encoder unless another is given."""
     kwargs.setdefault("encoder", HASH)
+    if ENV_IDS[env_id][0] == "movielens":  # the calibrated id: a tiny planted MovieLens folder, no download
+        kwargs.setdefault("data", planted_folder())
     return gymnasium.make(env_id, **kwargs)
 
 

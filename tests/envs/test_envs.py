@@ -14,7 +14,8 @@ from gymnasium.utils.env_checker import check_env, data_equivalence
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from freshrec.envs import ENV_IDS, MAX_EPISODE_STEPS, FreshRecEnv
-from freshrec.simulators.config import WorldConfig
+from freshrec.simulators.calibration import CalibratedWorld
+from freshrec.simulators.config import ConfigError, WorldConfig
 
 
 # ---------------------------------------------------------------- conformance
@@ -38,14 +39,33 @@ def test_sb3_check_env_without_warnings(env_id: str) -> None:
 
 
 def test_registration_and_regimes() -> None:
-    assert set(ENV_IDS) == {"freshrec/DriftingUsers-v0", "freshrec/DriftOnly-v0", "freshrec/Stationary-v0"}
+    assert set(ENV_IDS) == {"freshrec/DriftingUsers-v0", "freshrec/DriftOnly-v0", "freshrec/Stationary-v0",
+                            "freshrec/MovieLens100K-v0"}  # fmt: skip
     for env_id, (regime, _) in ENV_IDS.items():
         spec = gymnasium.spec(env_id)
         assert spec.max_episode_steps == MAX_EPISODE_STEPS == 100
         assert spec.vector_entry_point is not None
         env = make(env_id)
-        assert env.unwrapped.config == WorldConfig.regime(regime)
+        if regime == "movielens":
+            assert isinstance(env.unwrapped.world, CalibratedWorld)
+            assert env.unwrapped.config == env.unwrapped.world.calibration.world_config()
+        else:
+            assert env.unwrapped.config == WorldConfig.regime(regime)
     assert isinstance(make().unwrapped, FreshRecEnv)
+
+
+def test_the_calibrated_env_reads_its_data_and_only_it_does() -> None:
+    env = make("freshrec/MovieLens100K-v0")
+    obs, _ = env.reset(seed=0)
+    world = env.unwrapped.world
+    # The public text features are those of the real titles, in the calibration's item order.
+    assert world.bank.texts == tuple(world.calibration.item_text)
+    live = obs["candidate_ids"][obs["candidate_mask"] == 1]
+    assert np.all(live < world.calibration.initial_items)  # at tick 0 only the movies seen before t0 exist
+    with pytest.raises(ConfigError, match=r"data = 'x': only the 'movielens' regime reads a data set"):
+        make("freshrec/DriftingUsers-v0", data="x")
+    with pytest.raises(FileNotFoundError, match=r"neither a known name"):
+        make("freshrec/MovieLens100K-v0", data="/no/such/folder")
 
 
 # ---------------------------------------------------------------- determinism and pickling

@@ -9,7 +9,9 @@ from typing import Any
 import gymnasium
 import numpy as np
 import pytest
+from env_helpers import make
 from gymnasium.utils.env_checker import data_equivalence
+from movielens_fixture import planted_folder
 
 from freshrec.envs import ENV_IDS, FreshRecSB3VecEnv, FreshRecVectorEnv
 from freshrec.envs.observation import observe
@@ -22,6 +24,8 @@ IDS = sorted(ENV_IDS)
 
 def make_vec(env_id: str = "freshrec/DriftingUsers-v0", num_envs: int = 8, **kwargs: Any) -> FreshRecVectorEnv:
     kwargs.setdefault("encoder", HASH)
+    if ENV_IDS[env_id][0] == "movielens":  # the calibrated id: a tiny planted MovieLens folder, no download
+        kwargs.setdefault("data", planted_folder())
     env = gymnasium.make_vec(env_id, num_envs=num_envs, **kwargs)
     assert isinstance(env, FreshRecVectorEnv)  # the native vector entry point, not a SyncVectorEnv
     return env
@@ -75,7 +79,7 @@ def test_list_seed_uses_its_first_entry() -> None:
 @pytest.mark.parametrize("env_id", IDS)
 def test_vector_env_of_one_equals_the_single_env(env_id: str) -> None:
     """Both run World.step with B = 1 from the same world seed: identical rewards, ends and observations."""
-    single = gymnasium.make(env_id, encoder=HASH)
+    single = make(env_id)
     vec = make_vec(env_id, num_envs=1)
     o1, _ = single.reset(seed=3)
     o2, _ = vec.reset(seed=3)
