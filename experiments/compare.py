@@ -101,6 +101,9 @@ class CompareConfig:
     """Root of TensorBoard runs and reports."""
     progress: bool = True
     """Progress bars."""
+    threads: int = 0
+    """torch CPU threads for the torch agents (0: torch's default). Use 1 when another busy process shares the
+    cores: two-thread torch processes slowed down up to 20x here when the other core was busy."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Extra env keyword arguments (e.g. a WorldConfig for experiments; not a flag)."""
 
@@ -120,6 +123,8 @@ class CompareConfig:
         for name in ("ticks", "num_envs", "burn_in", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
+        if self.threads < 0:
+            raise ValueError(f"threads = {self.threads}: must be >= 0 (0: torch's default)")
         if not 0.0 <= self.logging_epsilon <= 1.0:
             raise ValueError(f"logging_epsilon = {self.logging_epsilon}: must be in [0, 1]")
 
@@ -235,6 +240,10 @@ def _flat_config(cfg: CompareConfig) -> dict[str, Any]:
 
 def run(cfg: CompareConfig) -> list[RunRecord]:
     """Every agent x env id x seed; burn-ins are computed once per (env id, seed) and cached under the root."""
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
     records = []
     env_kwargs = {"encoder": cfg.encoder, **cfg.extra}
     for env_id in cfg.env_ids:

@@ -15,7 +15,8 @@ functions (``freshrec.simulators.logstats``):
   sessions, those with at least one click) and sessions per user;
 - new-item uptake: share of interactions on movies at most 7 days (70 ticks) old.
 
-The simulation runs on a training-range seed (never an evaluation seed). Run from the repository root::
+The simulation runs on three training-range seeds (never evaluation seeds); the table gives their mean and
+95% Student-t interval. Run from the repository root::
 
     .venv/bin/python -m freshrec.experiments.validate_world [--out experiments/results/world_validation_ml100k.json]
 """
@@ -37,7 +38,7 @@ from freshrec.simulators.data.loaders import load_dataset
 from freshrec.simulators.logstats import describe_log
 
 OUT = Path("experiments/results/world_validation_ml100k.json")  # relative to the repository root
-SEED = 4_243  # a training-range seed
+SEEDS = (4_243, 4_244, 4_245)  # training-range seeds, never evaluation seeds
 NEW_DAYS = 7.0
 ROWS = (  # (key, label)
     ("gini", "Gini of interactions per item"),
@@ -81,11 +82,33 @@ def genre_matrix(cal: Calibration, data: str) -> np.ndarray:
     return member
 
 
-def validate(data: str = "ml-100k", sessions: int = 0, seed: int = SEED, progress: bool = True) -> dict[str, Any]:
+def simulated_log_stats(
+    cal: Calibration, sessions: int, span: int, seed: int, power: float, common: dict[str, Any], progress: bool
+) -> dict[str, float]:
+    """The statistics of one simulated log: ``span`` ticks of the logging policy of ``power`` from world ``seed``."""
+    world = CalibratedWorld(cal, sessions)
+    s_users, s_items, s_ticks, session_clicks = simulate_log(world, span, seed, progress, power=power)
+    sim = describe_log(s_users, s_items, s_ticks, session_gap=np.inf, **common)
+    clicked = session_clicks[session_clicks > 0]  # the world's own sessions (real sessions are rating bursts)
+    sim.update(
+        session_length_median=float(np.median(clicked)),
+        session_length_p90=float(np.percentile(clicked, 90)),
+        session_length_mean=float(clicked.mean()),
+        sessions_per_user_mean=clicked.size / max(sim["users"], 1.0),
+    )
+    return sim
+
+
+def validate(
+    data: str = "ml-100k", sessions: int = 0, seeds: Sequence[int] = SEEDS, progress: bool = True
+) -> dict[str, Any]:
     """Describe the real and the simulated log side by side; see the module docstring.
 
     ``sessions`` = 0 takes the calibration's ``log_sessions`` (the concurrency that matches the real volume).
+    The simulated figures are means over ``seeds`` with a 95% Student-t interval.
     """
+    from scipy import stats
+
     cal = calibrated(data, progress=progress)
     sessions = sessions or int(cal.params.get("log_sessions", {"value": 64})["value"])
     genres = genre_matrix(cal, data)
@@ -97,30 +120,25 @@ def validate(data: str = "ml-100k", sessions: int = 0, seed: int = SEED, progres
     real = describe_log(users, items, ticks, session_gap=cal.ticks_per_day / 24.0, **common)  # one hour
     span = int(np.ceil(ticks.max()))
     started = time.perf_counter()
-    sims = {}
-    for power in (CalibrationConfig().logging_power, 1.0):
-        world = CalibratedWorld(cal, sessions)
-        s_users, s_items, s_ticks, session_clicks = simulate_log(world, span, seed, progress, power=power)
-        sim = describe_log(s_users, s_items, s_ticks, session_gap=np.inf, **common)
-        clicked = session_clicks[session_clicks > 0]  # the world's own sessions (real sessions are rating bursts)
-        sim.update(
-            session_length_median=float(np.median(clicked)),
-            session_length_p90=float(np.percentile(clicked, 90)),
-            session_length_mean=float(clicked.mean()),
-            sessions_per_user_mean=clicked.size / max(sim["users"], 1.0),
-        )
-        sims[power] = sim
-    fitted, popular = sims[CalibrationConfig().logging_power], sims[1.0]
-    rows = [{"statistic": label, "key": key, "real": real[key], "simulated": fitted[key],
-             "ratio": fitted[key] / real[key] if real[key] else float("nan"),
-             "simulated_popularity_policy": popular[key]} for key, label in ROWS]  # fmt: skip
+    runs = {power: [simulated_log_stats(cal, sessions, span, seed, power, common, progress) for seed in seeds]
+            for power in (CalibrationConfig().logging_power, 1.0)}  # fmt: skip
+    rows = []
+    for key, label in ROWS:
+        fitted = np.array([run[key] for run in runs[CalibrationConfig().logging_power]])
+        mean = float(fitted.mean())
+        half = float("nan")
+        if fitted.size > 1:
+            half = float(stats.t.ppf(0.975, fitted.size - 1) * fitted.std(ddof=1) / np.sqrt(fitted.size))
+        rows.append({"statistic": label, "key": key, "real": real[key], "simulated": mean, "simulated_ci95": half,
+                     "simulated_per_seed": fitted.tolist(), "ratio": mean / real[key] if real[key] else float("nan"),
+                     "simulated_popularity_policy": float(np.mean([run[key] for run in runs[1.0]]))})  # fmt: skip
     return {
         "data": data,
         "calibration": cal.params,
         "simulation": {
             "sessions": sessions,
             "ticks": span,
-            "seed": seed,
+            "seeds": list(seeds),
             "logging_policy": "uniform over the candidates (the drift fit's policy)",
             "second_policy": "weight 1 + clicks over the candidates",
             "seconds": time.perf_counter() - started,
@@ -140,11 +158,11 @@ def verdict(ratio: float) -> str:
 
 def table(result: dict[str, Any]) -> str:
     """The validation table in Markdown."""
-    lines = ["| statistic | real | simulated | sim / real | | simulated, popularity-weighted exposure |",
+    lines = ["| statistic | real | simulated (± 95% CI over seeds) | sim / real | | simulated, popularity-weighted exposure |",
              "|---|---:|---:|---:|---|---:|"]  # fmt: skip
     for row in result["rows"]:
-        lines.append(f"| {row['statistic']} | {row['real']:.3g} | {row['simulated']:.3g} | {row['ratio']:.2f} | "
-                     f"{verdict(row['ratio'])} | {row['simulated_popularity_policy']:.3g} |")  # fmt: skip
+        lines.append(f"| {row['statistic']} | {row['real']:.3g} | {row['simulated']:.3g} ± {row['simulated_ci95']:.2g} "
+                     f"| {row['ratio']:.2f} | {verdict(row['ratio'])} | {row['simulated_popularity_policy']:.3g} |")  # fmt: skip
     return "\n".join(lines)
 
 

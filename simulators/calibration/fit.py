@@ -16,12 +16,14 @@ What comes from where (every value is also written to ``Calibration.params`` wit
   ``first_interactions`` movies; topic: the most common topic among them.
 - **Sessions** are runs of a user's ratings less than ``session_gap_hours`` apart. The mean return gap
   is the median gap between a user's sessions; the leave hazard makes the mean clicks per session
-  match the real mean session length at the click rate of a pilot simulation (ignoring patience).
+  match the real mean session length at the click rate of a pilot simulation (geometric sessions);
+  then patience by simulated moments: the value on ``patience_grid`` whose simulated median session
+  length (clicks) is closest to the real median.
 - **Gradual drift** (``drift_std``) by simulated moments: for each value on ``drift_grid`` the world
   runs under the logging policy (``logging_power``), and the value whose mean interest shift per ``window``
   clicks (1 - cosine of consecutive windows' mean item vectors) is closest to the real one wins.
 - Not fitted, kept at the synthetic defaults (MovieLens ratings cannot separate them): abrupt shift
-  hazard, consumption pull, boredom, patience, freshness appeal, the choice model's weights.
+  hazard, consumption pull, boredom, freshness appeal, the choice model's weights.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class CalibrationConfig:
     """Pseudo-ratings at the global mean in each movie's Bayesian-average rating."""
     drift_grid: tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
     """Candidate values of ``UserConfig.drift_std`` tried by simulated moments."""
+    patience_grid: tuple[float, ...] = (2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 40.0)
+    """Candidate values of ``UserConfig.patience`` tried by simulated moments (median session length)."""
     fit_ticks: int = 0
     """Ticks of each simulation of the fit; 0: as many as the calibration window spans (as the validation runs)."""
     fit_sessions: int = 64
@@ -88,6 +92,10 @@ class CalibrationConfig:
         _check(self, "fit_sessions", 1, 100_000, integer=True)
         _check(self, "fit_seed", 0, 9_999, integer=True)
         _check(self, "logging_power", 0.0, 10.0)
+        if not self.patience_grid or any(
+            not isinstance(v, int | float) or not 0 < v <= 1e6 for v in self.patience_grid
+        ):
+            raise ConfigError(f"CalibrationConfig.patience_grid = {self.patience_grid!r}: must be numbers in (0, 1e6]")
         if not self.drift_grid or any(not isinstance(v, int | float) or not 0 <= v <= 10 for v in self.drift_grid):
             raise ConfigError(f"CalibrationConfig.drift_grid = {self.drift_grid!r}: must be numbers in [0, 10]")
 
@@ -117,8 +125,11 @@ class Calibration:
         """The synthetic defaults with the real sizes and every fitted value put in."""
         fitted = {k: v["value"] for k, v in self.params.items() if v.get("fitted")}
         base = WorldConfig()
-        users = dataclasses.replace(base.users, users=len(self.user_ids),
-                                    **{k: fitted[k] for k in ("drift_std", "leave_hazard", "return_gap") if k in fitted})  # fmt: skip
+        names = ("drift_std", "leave_hazard", "return_gap", "patience")
+        changes = {k: fitted[k] for k in names if k in fitted}
+        if "patience" in changes:  # the cap on patience must not be below the starting patience
+            changes["patience_max"] = max(changes["patience"], base.users.patience_max)
+        users = dataclasses.replace(base.users, users=len(self.user_ids), **changes)
         n = len(self.item_ids)
         later = self.item_arrival[self.initial_items :]
         span = float(later[-1]) if later.size else 0.0
@@ -224,9 +235,10 @@ def calibrate(dataset: Dataset, config: CalibrationConfig | None = None, progres
         "topics": _param(len(topic_names), "genres; each movie's topic is its genre with the nearest centre"),
     }
     _fit_sessions(cal, users, times, cfg)
+    _fit_session_behaviour(cal, users, times, cfg, progress)
     _fit_drift(cal, users, items, times, cfg, progress)
     for name, why in (("shift_hazard", "abrupt shifts"), ("consumption_pull", "consumption-driven drift"),
-                      ("boredom_weight", "boredom"), ("patience", "patience")):  # fmt: skip
+                      ("boredom_weight", "boredom")):  # fmt: skip
         cal.params[name] = _param(getattr(UserConfig(), name), f"synthetic default: ratings do not identify {why}",
                                   fitted=False)  # fmt: skip
     cal.params["freshness_appeal"] = _param(CatalogConfig().freshness_appeal, "synthetic default", fitted=False)
@@ -279,8 +291,9 @@ def _quality(items: np.ndarray, ratings: np.ndarray, n: int, prior: float) -> tu
 
 def _fit_sessions(cal: Calibration, users: np.ndarray, times: np.ndarray, cfg: CalibrationConfig) -> None:
     lengths, gaps = sessions(users, times, cfg.session_gap_hours * 3600.0)
-    cal.params["session_length_mean"] = _param(float(lengths.mean()), f"{lengths.size:,} real sessions "
-                                               f"(gap > {cfg.session_gap_hours:g} h)", fitted=False)  # fmt: skip
+    where = f"{lengths.size:,} real sessions (split at gaps > {cfg.session_gap_hours:g} h)"
+    cal.params["session_length_mean"] = _param(float(lengths.mean()), where, fitted=False)
+    cal.params["session_length_median"] = _param(float(np.median(lengths)), where, fitted=False)
     if gaps.size:
         gap = float(np.median(gaps)) / DAY * cfg.ticks_per_day
         cal.params["return_gap"] = _param(max(gap, 1e-3), f"median of {gaps.size:,} real gaps between a user's "
@@ -288,30 +301,71 @@ def _fit_sessions(cal: Calibration, users: np.ndarray, times: np.ndarray, cfg: C
                                           "ticks/day")  # fmt: skip
 
 
-def _fit_drift(
-    cal: Calibration, users: np.ndarray, items: np.ndarray, times: np.ndarray, cfg: CalibrationConfig, progress: bool
+def _fit_session_behaviour(
+    cal: Calibration, users: np.ndarray, times: np.ndarray, cfg: CalibrationConfig, progress: bool
 ) -> None:
-    """The leave hazard from a pilot run's click rate, then drift_std by simulated moments on the grid."""
+    """Leave hazard, patience and the simulation's concurrency, from the real sessions (simulated moments).
+
+    A pilot run's click rate turns the real mean session length into a leave hazard (geometric
+    sessions); then patience (unanswered slates before the user leaves) is the value on
+    ``patience_grid`` whose simulated median session length, in clicks, is closest to the real median.
+    """
     from freshrec.simulators.calibration.world import CalibratedWorld, simulate_log
 
     sessions_ = max(1, min(cfg.fit_sessions, len(cal.user_ids) // 4))
-    ticks = cfg.fit_ticks or max(int(np.ceil((times[-1] - cal.t0) / DAY * cfg.ticks_per_day)), 100)
-    # Pilot at the default drift: its click rate turns the real mean session length into a hazard.
+    ticks = _fit_ticks(cal, times, cfg)
     u, _, _, _ = simulate_log(CalibratedWorld(cal, sessions_), ticks, cfg.fit_seed, power=cfg.logging_power)
     rate = u.size / (ticks * sessions_)
+    cal.params["pilot_click_rate"] = _param(rate, "clicks per session-tick of the pilot run (synthetic defaults, "
+                                            "the fit's logging policy)", fitted=False)  # fmt: skip
+    mean_length = cal.params["session_length_mean"]["value"]
+    hazard = float(np.clip(rate / mean_length, 1e-3, 1.0))
+    cal.params["leave_hazard"] = _param(hazard, f"pilot click rate {rate:.3f} / real mean session length "
+                                        f"{mean_length:.1f} ratings (geometric sessions)")  # fmt: skip
+    target = cal.params["session_length_median"]["value"]
+    tried: list[tuple[float, float, float]] = []  # (patience, simulated median clicks per session, click rate)
+    grid = cfg.patience_grid
+    if progress:
+        from tqdm.auto import tqdm
+
+        grid = tqdm(grid, desc="fitting patience (simulated moments)", unit="value", leave=False)
+    for value in grid:
+        config = cal.world_config().replace(
+            users__patience=float(value), users__patience_max=max(float(value), UserConfig().patience_max)
+        )
+        u, _, _, clicks = simulate_log(CalibratedWorld(cal, sessions_, config), ticks, cfg.fit_seed,
+                                       power=cfg.logging_power)  # fmt: skip
+        clicked = clicks[clicks > 0]
+        tried.append((float(value), float(np.median(clicked)) if clicked.size else 0.0, u.size / (ticks * sessions_)))
+    best = min(tried, key=lambda r: abs(r[1] - target))
+    table = ", ".join(f"{v:g}: {m:g}" for v, m, _ in tried)
+    cal.params["patience"] = _param(best[0], f"simulated moments: real median session length {target:g} ratings; "
+                                    f"simulated median clicks per session {{{table}}}", target=target,
+                                    grid={str(v): m for v, m, _ in tried})  # fmt: skip
     # Concurrency is a knob of the simulation, not of the world: take as many sessions as give the
     # simulated log the real log's volume, so statistics that grow with it (windows per user,
     # popularity concentration) compare like with like.
-    sessions_ = int(np.clip(round(users.size / max(rate * ticks, 1e-9)), 1, len(cal.user_ids) // 2))
-    cal.params["log_sessions"] = _param(sessions_, f"concurrent sessions that give the simulated log the real "
-                                        f"{users.size:,} interactions at the pilot's {rate:.3f} clicks per "
-                                        "session-tick (a simulation setting, not the world's)")  # fmt: skip
-    cal.params["pilot_click_rate"] = _param(rate, "clicks per session-tick of the pilot run (default drift and "
-                                            "leave hazard, the fit's logging policy)", fitted=False)  # fmt: skip
-    mean_length = cal.params["session_length_mean"]["value"]
-    hazard = float(np.clip(rate / mean_length, 1e-3, 1.0))
-    cal.params["leave_hazard"] = _param(hazard, f"click rate {rate:.3f} of a pilot run / real mean session "
-                                        f"length {mean_length:.1f} ratings (geometric sessions, patience ignored)")  # fmt: skip
+    log_sessions = int(np.clip(round(users.size / max(best[2] * ticks, 1e-9)), 1, len(cal.user_ids) // 2))
+    cal.params["log_sessions"] = _param(log_sessions, f"concurrent sessions that give the simulated log the real "
+                                        f"{users.size:,} interactions at {best[2]:.3f} clicks per session-tick "
+                                        "(a simulation setting, not the world's)")  # fmt: skip
+
+
+def _fit_ticks(cal: Calibration, times: np.ndarray, cfg: CalibrationConfig) -> int:
+    """Ticks of each fitting simulation: ``fit_ticks``, or the span of the calibration window."""
+    return cfg.fit_ticks or max(int(np.ceil((times[-1] - cal.t0) / DAY * cfg.ticks_per_day)), 100)
+
+
+def _fit_drift(
+    cal: Calibration, users: np.ndarray, items: np.ndarray, times: np.ndarray, cfg: CalibrationConfig, progress: bool
+) -> None:
+    """drift_std by simulated moments on the grid, with the fitted session behaviour and concurrency."""
+    from freshrec.simulators.calibration.world import CalibratedWorld, simulate_log
+
+    sessions_ = int(
+        cal.params.get("log_sessions", {}).get("value", max(1, min(cfg.fit_sessions, len(cal.user_ids) // 4)))
+    )
+    ticks = _fit_ticks(cal, times, cfg)
     real = interest_shift(users, items, times, cal.item_latent, cfg.window)
     real = real[np.isfinite(real)]
     if real.size == 0:

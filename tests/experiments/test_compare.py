@@ -89,6 +89,8 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         tiny(tmp_path, env_ids=("freshrec/Nope-v0",))
     with pytest.raises(ValueError, match="seeds = 9"):
         tiny(tmp_path, seeds=9)
+    with pytest.raises(ValueError, match=r"threads = -1: must be >= 0"):
+        tiny(tmp_path, threads=-1)
 
 
 def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:

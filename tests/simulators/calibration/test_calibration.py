@@ -10,7 +10,7 @@ import pytest
 from movielens_fixture import DAY, GAP_DAYS, GENRES, SESSION, SPACING, write_planted_ml100k
 
 from freshrec.simulators.calibration import CalibratedWorld, Calibration, CalibrationConfig, calibrate, toy_calibration
-from freshrec.simulators.calibration.fit import _fit_drift
+from freshrec.simulators.calibration.fit import _fit_drift, _fit_session_behaviour
 from freshrec.simulators.calibration.world import simulate_log
 from freshrec.simulators.config import ConfigError
 from freshrec.simulators.data.loaders import load_dataset
@@ -83,7 +83,6 @@ def test_session_parameters_come_from_the_real_timestamps(planted: tuple) -> Non
 def test_drift_fit_recovers_a_planted_drift_size() -> None:
     """Simulate a log with a known drift_std; simulated moments on it pick that value (or a grid neighbour)."""
     cal = toy_calibration(items=60, users=200, dim=8, topics=4, seed=1)
-    cal.params["session_length_mean"] = {"value": 10.0}
     grid = (0.0, 0.04, 0.16, 0.64)
     for planted_drift, allowed in ((0.0, {0.0, 0.04}), (0.64, {0.64})):
         world = CalibratedWorld(cal, 16, cal.world_config().replace(users__drift_std=planted_drift))
@@ -94,6 +93,28 @@ def test_drift_fit_recovers_a_planted_drift_size() -> None:
         assert fitted.params["drift_std"]["value"] in allowed, fitted.params["drift_std"]
         shifts = list(fitted.params["drift_std"]["grid"].values())
         assert shifts[-1] > shifts[0]  # the statistic can tell drift sizes apart
+
+
+def test_patience_fit_recovers_a_planted_patience() -> None:
+    """Sessions simulated with a known patience: simulated moments on their median length pick it back."""
+    cal = toy_calibration(items=60, users=200, dim=8, topics=4, seed=2)
+    cal.params["session_length_mean"] = {"value": 10.0}
+    cfg = CalibrationConfig(patience_grid=(1.0, 3.0, 12.0), fit_ticks=800, fit_sessions=32)
+    times = np.array([cal.t0])  # only the fit's span is read from the log here (fit_ticks fixes it)
+    for planted in (1.0, 12.0):
+        probe = dataclasses.replace(cal, params=dict(cal.params, session_length_median={"value": 0.0}))
+        _fit_session_behaviour(probe, np.zeros(1000, np.int64), times, cfg, progress=False)
+        hazard = probe.params["leave_hazard"]["value"]
+        config = cal.world_config().replace(users__patience=planted, users__patience_max=max(planted, 10.0),
+                                            users__leave_hazard=hazard)  # fmt: skip
+        _, _, _, clicks = simulate_log(CalibratedWorld(cal, 32, config), 800, cfg.fit_seed)
+        median = float(np.median(clicks[clicks > 0]))
+        fitted = dataclasses.replace(cal, params=dict(cal.params, session_length_median={"value": median}))
+        _fit_session_behaviour(fitted, np.zeros(1000, np.int64), times, cfg, progress=False)
+        assert fitted.params["patience"]["value"] == planted, fitted.params["patience"]
+        assert fitted.world_config().users.patience == planted
+    medians = list(fitted.params["patience"]["grid"].values())
+    assert medians[-1] > medians[0]  # more patience, longer sessions
 
 
 def test_save_and_load_round_trip(planted: tuple, tmp_path: Path) -> None:
