@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 import freshrec.envs  # noqa: F401  (registers the ids)
 from freshrec.agents.base import Recommender
+from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder
 
 
@@ -36,12 +37,21 @@ def run_agent(
     num_envs: int,
     env_kwargs: dict[str, Any] | None = None,
     progress: bool = True,
+    start: tuple[Any, dict[str, np.ndarray]] | None = None,
 ) -> RunResult:
-    """``ticks`` steps of ``num_envs`` concurrent sessions of ``env_id`` (world seed ``seed``) under the agent."""
-    env = gymnasium.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
+    """``ticks`` steps of ``num_envs`` concurrent sessions of ``env_id`` (world seed ``seed``) under the agent.
+
+    ``start`` (a vector env and its observation, e.g. ``BurnIn.start()``) continues a world already under
+    way instead of a fresh one.
+    """
     agent = make_agent(seed)
     recorder = Recorder()
-    obs, info = env.reset(seed=seed)
+    if start is None:
+        env = gymnasium.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
+        obs, info = env.reset(seed=seed)
+    else:
+        env, obs = start
+        info = reset_info(env.unwrapped.state)
     recorder.record_reset(info)
     ctr = np.zeros(ticks)
     age = np.zeros(ticks)

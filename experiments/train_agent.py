@@ -20,6 +20,7 @@ training seed and is never a held-out evaluation seed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -110,6 +111,9 @@ class TrainConfig:
     """Ticks of each validation evaluation."""
     eval_envs: int = 128
     """Concurrent sessions of each validation evaluation."""
+    eval_burn_in: int = 0
+    """Ticks of the comparison harness's logging policy (most-popular, epsilon 0.2) on the validation world before
+    each evaluation, so validation starts as the harness does (0: a fresh world)."""
     checkpoint_every: int = 100_000
     """Env steps between checkpoints (one is always written at the end)."""
     encoder: str = "minilm"
@@ -132,7 +136,7 @@ class TrainConfig:
         for name in ("total_steps", "num_envs", "n_steps", "batch_size", "n_epochs", "d_model", "layers", "heads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
-        for name in ("eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs"):
+        for name in ("eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs", "eval_burn_in"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0 (0 = off)")
         if self.batch_size > self.num_envs * self.n_steps:
@@ -211,11 +215,25 @@ def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
     """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
     assert isinstance(model.policy, FreshRecSlatePolicy)
     agent = PolicyAgent(model.policy)
+    start = None
+    if cfg.eval_burn_in:
+        burned = _burned_in(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder)
+        start = burned.start()
     result = run_agent(
         "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
-        env_kwargs={"encoder": cfg.encoder}, progress=False,
+        env_kwargs={"encoder": cfg.encoder}, progress=False, start=start,
     )  # fmt: skip
     return result.summary
+
+
+@functools.cache
+def _burned_in(env_id: str, seed: int, num_envs: int, ticks: int, encoder: str) -> Any:
+    """The validation world after the harness's logging policy, computed once per process (deterministic)."""
+    from freshrec.experiments.burn_in import burn_in
+    from freshrec.experiments.compare import CompareConfig
+
+    epsilon = CompareConfig.logging_epsilon
+    return burn_in(env_id, seed, num_envs, ticks, epsilon, {"encoder": encoder}, cache=None, progress=False)
 
 
 def eval_tags(slate_size: int) -> dict[str, str]:

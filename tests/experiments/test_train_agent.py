@@ -111,7 +111,8 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [("seed", 10_001, "held-out"), ("policy", "cnn", "policy"), ("batch_size", 10_000, "batch_size"),
-     ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every")],
+     ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every"),
+     ("eval_burn_in", -5, "eval_burn_in")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -134,3 +135,19 @@ def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
     assert losses[0] == pytest.approx(np.log(5), abs=0.1)
     result = train(tiny(tmp_path, warm_start_ticks=30, warm_start_epochs=1, eval_every=0))
     assert "warm_start/loss" in scalars(result.run_dir)
+
+
+def test_validation_can_start_from_the_harness_burned_in_world(tmp_path: Path) -> None:
+    """With eval_burn_in, validation continues the world after the harness's logging policy, every time alike."""
+    from freshrec.experiments.burn_in import burn_in
+    from freshrec.experiments.train_agent import evaluate, make_model, make_training_env
+
+    cfg = tiny(tmp_path, eval_burn_in=20)
+    model = make_model(cfg, make_training_env(cfg))
+    burned, again, fresh = evaluate(model, cfg), evaluate(model, cfg), evaluate(model, tiny(tmp_path))
+    same = [k for k in burned if burned[k] == again[k] or (np.isnan(burned[k]) and np.isnan(again[k]))]
+    assert same == list(burned)  # the burned-in start is copied, never consumed
+    assert burned["ctr"] != fresh["ctr"] or burned["item_age"] != fresh["item_age"]
+    start = burn_in(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, 20, 0.2, {"encoder": cfg.encoder})
+    env, _ = start.start()
+    assert int(env.unwrapped.state.time) == 20  # the harness's start: 20 ticks already run
