@@ -17,6 +17,7 @@ bootstrap over users (a user's events are correlated, so resampling events would
 
     python -m freshrec.experiments.replay [--dataset ml-100k] [--scorers most-popular,markov]
         [--out experiments/results/replay_ml100k.json] [--encoder minilm|hashing:64|none]
+        [--ppo-models runs/<run0>/best_model.zip,runs/<run1>/best_model.zip]   # PPO trained on MovieLens100K-v0
 
 Paths are relative to the working directory (run it from the repository root).
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,6 +68,9 @@ def calibrated(
         cal = calibrate(dataset, cfg, progress)
         staging = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
         cal.save(staging)
-        staging.replace(folder) if not folder.exists() else None  # atomic; a concurrent fit may have won
+        if folder.exists():  # a concurrent fit of the same data won the race: keep its files
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            staging.replace(folder)  # atomic: a half-written folder is never read as a calibration
     _MEMO[key] = cal
     return cal
