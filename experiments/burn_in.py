@@ -9,6 +9,7 @@ fresh unpickled copy, so all meet identical users, items and state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from freshrec.agents.simple import MostPopularAgent
 from freshrec.envs.core import describe_world
 from freshrec.envs.registration import ENV_IDS
 
+LOGGING_EPSILON = 0.2  # the comparison harness's default share of random slates in the logging policy
 FORMAT = 1  # bump when the pickled start changes shape
 
 
@@ -103,3 +105,13 @@ def burn_in(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(result))
     return result
+
+
+@functools.cache
+def harness_start(env_id: str, seed: int, num_envs: int, ticks: int, encoder: str) -> BurnIn:
+    """``burn_in`` with the harness's default logging policy, kept in memory for the process.
+
+    A ``BurnIn`` never changes (each ``start()`` unpickles a fresh copy), so repeated validations of a
+    training run share one.
+    """
+    return burn_in(env_id, seed, num_envs, ticks, LOGGING_EPSILON, {"encoder": encoder}, cache=None, progress=False)

@@ -34,7 +34,7 @@ from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, needs
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.registration import ENV_IDS
-from freshrec.experiments.burn_in import BurnIn, burn_in
+from freshrec.experiments.burn_in import LOGGING_EPSILON, BurnIn, burn_in
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import EVAL_SEEDS
@@ -91,7 +91,7 @@ class CompareConfig:
     """Concurrent sessions."""
     burn_in: int = 300
     """Ticks of the logging policy before the agents start (their initial log)."""
-    logging_epsilon: float = 0.2
+    logging_epsilon: float = LOGGING_EPSILON
     """Share of random slates in the logging policy."""
     log_every: int = 50
     """Ticks per TensorBoard point (each point summarises those ticks)."""

@@ -41,17 +41,8 @@ import torch
 from tqdm import tqdm
 
 from freshrec.experiments.cli import parse_config
-from freshrec.experiments.replay_scorers import (
-    NEEDS_MODEL,
-    SCORERS,
-    ReplayLog,
-    Scorer,
-    ScorerOptions,
-    Shared,
-    check_cut_fraction,
-    check_names,
-    make_scorers,
-)
+from freshrec.experiments.replay_log import ReplayLog, Scorer, ScorerOptions, check_cut_fraction
+from freshrec.experiments.replay_scorers import NEEDS_MODEL, SCORERS, Shared, check_names, make_scorers
 from freshrec.simulators.data.loaders import load_dataset
 
 DAY = 86_400.0

@@ -31,9 +31,9 @@ from gymnasium import spaces
 
 from freshrec.envs.features import Projection
 from freshrec.envs.text.encoder import make_encoder
-from freshrec.experiments.replay_scorers import HistoryScorer, ReplayLog
+from freshrec.experiments.replay_log import HistoryScorer, ReplayLog
 from freshrec.simulators.calibration import calibrated
-from freshrec.simulators.calibration.fit import DAY
+from freshrec.simulators.calibration.moments import DAY
 
 SAMPLED = slice(12, 32)  # the generator's uniformly sampled candidate slots (after 6 newest and 6 trending)
 ENGAGEMENT = 0.5  # unknown in a rating log

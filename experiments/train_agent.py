@@ -20,7 +20,6 @@ training seed and is never a held-out evaluation seed.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import time
@@ -217,23 +216,14 @@ def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
     agent = PolicyAgent(model.policy)
     start = None
     if cfg.eval_burn_in:
-        burned = _burned_in(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder)
-        start = burned.start()
+        from freshrec.experiments.burn_in import harness_start
+
+        start = harness_start(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder).start()
     result = run_agent(
         "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
         env_kwargs={"encoder": cfg.encoder}, progress=False, start=start,
     )  # fmt: skip
     return result.summary
-
-
-@functools.cache
-def _burned_in(env_id: str, seed: int, num_envs: int, ticks: int, encoder: str) -> Any:
-    """The validation world after the harness's logging policy, computed once per process (deterministic)."""
-    from freshrec.experiments.burn_in import burn_in
-    from freshrec.experiments.compare import CompareConfig
-
-    epsilon = CompareConfig.logging_epsilon
-    return burn_in(env_id, seed, num_envs, ticks, epsilon, {"encoder": encoder}, cache=None, progress=False)
 
 
 def eval_tags(slate_size: int) -> dict[str, str]:

@@ -33,8 +33,10 @@ from typing import Any
 import numpy as np
 
 from freshrec.simulators.calibration import CalibratedWorld, Calibration, CalibrationConfig, calibrated, simulate_log
-from freshrec.simulators.calibration.fit import DAY
+from freshrec.simulators.calibration.fit import genre_membership
+from freshrec.simulators.calibration.moments import DAY
 from freshrec.simulators.data.loaders import load_dataset
+from freshrec.simulators.data.records import Dataset
 from freshrec.simulators.logstats import describe_log
 
 OUT = Path("experiments/results/world_validation_ml100k.json")  # relative to the repository root
@@ -56,9 +58,8 @@ ROWS = (  # (key, label)
 )
 
 
-def real_log(cal: Calibration, data: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def real_log(cal: Calibration, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(users, calibration item index, ticks) of the real events in the calibration window."""
-    dataset, _ = load_dataset(data)
     log = dataset.interactions.time_ordered()
     item_index = {item_id: i for i, item_id in enumerate(cal.item_ids)}
     code_to_item = np.array([item_index.get(i, -1) for i in log.item_ids])
@@ -69,17 +70,6 @@ def real_log(cal: Calibration, data: str) -> tuple[np.ndarray, np.ndarray, np.nd
     keep &= items >= 0
     ticks = (log.timestamps - cal.t0) / DAY * cal.ticks_per_day
     return log.users[keep], items[keep], ticks[keep]
-
-
-def genre_matrix(cal: Calibration, data: str) -> np.ndarray:
-    """(N, G) genre membership of the calibration's movies."""
-    dataset, _ = load_dataset(data)
-    names = sorted({g for item in dataset.items.values() for g in item.categories}) or ["unknown"]
-    member = np.zeros((len(cal.item_ids), len(names)))
-    for row, item_id in enumerate(cal.item_ids):
-        for g in dataset.items[item_id].categories if item_id in dataset.items else ():
-            member[row, names.index(g)] = 1.0
-    return member
 
 
 def simulated_log_stats(
@@ -111,9 +101,10 @@ def validate(
 
     cal = calibrated(data, progress=progress)
     sessions = sessions or int(cal.params.get("log_sessions", {"value": 64})["value"])
-    genres = genre_matrix(cal, data)
+    dataset, _ = load_dataset(data)
+    genres, _ = genre_membership(dataset, cal.item_ids)  # the calibration's own genres, 'unknown' included
     horizon = NEW_DAYS * cal.ticks_per_day
-    users, items, ticks = real_log(cal, data)
+    users, items, ticks = real_log(cal, dataset)
     n = len(cal.item_ids)
     common: dict[str, Any] = {"num_items": n, "item_genres": genres, "item_vectors": cal.item_latent,
               "first_seen": cal.item_arrival, "new_horizon": horizon}  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from freshrec.simulators.calibration import fit, world
+from freshrec.simulators.calibration import fit, moments, world
 from freshrec.simulators.calibration.fit import Calibration, CalibrationConfig, calibrate, toy_calibration
 from freshrec.simulators.calibration.world import CalibratedWorld, popularity_slates, simulate_log
 from freshrec.simulators.data.fetch import cache_dir
@@ -53,7 +53,11 @@ def calibrated(
     dataset, _ = load_dataset(data)
     log = dataset.interactions
     digest = hashlib.sha1(repr((VERSION, cfg)).encode())
-    for module in (fit, world):  # any change to the fitting code invalidates old fits, even without a VERSION bump
+    for module in (
+        fit,
+        moments,
+        world,
+    ):  # any change to the fitting code invalidates old fits, even without a VERSION bump
         digest.update(Path(str(module.__file__)).read_bytes())
     for column in (log.users, log.items, log.timestamps, log.values):
         digest.update(np.ascontiguousarray(column).tobytes())

@@ -36,12 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from freshrec.simulators.calibration.moments import DAY, fit_drift, fit_session_behaviour, fit_sessions, param
 from freshrec.simulators.catalog import unit
 from freshrec.simulators.config import CatalogConfig, ConfigError, UserConfig, WorldConfig, _check
 from freshrec.simulators.data.records import Dataset
-from freshrec.simulators.logstats import interest_shift, sessions
-
-DAY = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -163,10 +161,6 @@ class Calibration:
 ARRAYS = ("item_topic", "item_latent", "item_quality", "item_arrival", "user_interest", "user_topic", "centres")
 
 
-def _param(value: Any, source: str, fitted: bool = True, **extra: Any) -> dict[str, Any]:
-    return {"value": value, "source": source, "fitted": fitted, **extra}
-
-
 def calibrate(dataset: Dataset, config: CalibrationConfig | None = None, progress: bool = False) -> Calibration:
     """Fit a world to ``dataset`` (a MovieLens-like log with ratings and genres); see the module docstring."""
     cfg = config or CalibrationConfig()
@@ -194,7 +188,7 @@ def calibrate(dataset: Dataset, config: CalibrationConfig | None = None, progres
         )
 
     latent = _item_latents(users, items, n_users, n, cfg.latent_dim)
-    genres, topic_names = _genres(dataset, log.item_ids, order)
+    genres, topic_names = genre_membership(dataset, [log.item_ids[i] for i in order])
     centres = unit(np.stack([latent[genres[:, g]].mean(axis=0) for g in range(len(topic_names))])).astype(np.float32)
     # Of each movie's genres, the one whose centre is nearest; (N, T) scores masked to its genres.
     topic = np.argmax(np.where(genres, latent @ centres.T, -np.inf), axis=1).astype(np.int64)
@@ -227,21 +221,21 @@ def calibrate(dataset: Dataset, config: CalibrationConfig | None = None, progres
     )  # fmt: skip
     window = f"the first {cut:,} of {n_all:,} events by time (train_fraction {cfg.train_fraction})"
     cal.params = {
-        "items": _param(n, f"movies seen in {window}"),
-        "initial_items": _param(n0, f"movies first seen before t0 = first event + {cfg.start_days} days (min 32)"),
-        "users": _param(n_users, f"users active in {window}"),
-        "latent_dim": _param(cfg.latent_dim, "rank of the truncated SVD of the binary user x movie matrix"),
-        "quality": _param({"min": float(quality.min()), "max": float(quality.max())}, quality_source),
-        "topics": _param(len(topic_names), "genres; each movie's topic is its genre with the nearest centre"),
+        "items": param(n, f"movies seen in {window}"),
+        "initial_items": param(n0, f"movies first seen before t0 = first event + {cfg.start_days} days (min 32)"),
+        "users": param(n_users, f"users active in {window}"),
+        "latent_dim": param(cfg.latent_dim, "rank of the truncated SVD of the binary user x movie matrix"),
+        "quality": param({"min": float(quality.min()), "max": float(quality.max())}, quality_source),
+        "topics": param(len(topic_names), "genres; each movie's topic is its genre with the nearest centre"),
     }
-    _fit_sessions(cal, users, times, cfg)
-    _fit_session_behaviour(cal, users, times, cfg, progress)
-    _fit_drift(cal, users, items, times, cfg, progress)
+    fit_sessions(cal, users, times, cfg)
+    fit_session_behaviour(cal, users, times, cfg, progress)
+    fit_drift(cal, users, items, times, cfg, progress)
     for name, why in (("shift_hazard", "abrupt shifts"), ("consumption_pull", "consumption-driven drift"),
                       ("boredom_weight", "boredom")):  # fmt: skip
-        cal.params[name] = _param(getattr(UserConfig(), name), f"synthetic default: ratings do not identify {why}",
+        cal.params[name] = param(getattr(UserConfig(), name), f"synthetic default: ratings do not identify {why}",
                                   fitted=False)  # fmt: skip
-    cal.params["freshness_appeal"] = _param(CatalogConfig().freshness_appeal, "synthetic default", fitted=False)
+    cal.params["freshness_appeal"] = param(CatalogConfig().freshness_appeal, "synthetic default", fitted=False)
     return cal
 
 
@@ -262,9 +256,9 @@ def _item_latents(users: np.ndarray, items: np.ndarray, n_users: int, n_items: i
     return unit(vectors).astype(np.float32)
 
 
-def _genres(dataset: Dataset, item_ids: list[str], order: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(N, T) bool genre membership of the movies in ``order``, and the genre names (movies without: 'unknown')."""
-    cats = [dataset.items[item_ids[i]].categories if item_ids[i] in dataset.items else () for i in order]
+def genre_membership(dataset: Dataset, item_ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(N, T) bool genre membership of the movies ``item_ids``, and the genre names (movies without: 'unknown')."""
+    cats = [dataset.items[i].categories if i in dataset.items else () for i in item_ids]
     cats = [c if c else ("unknown",) for c in cats]
     names = sorted({g for c in cats for g in c})
     index = {g: t for t, g in enumerate(names)}
@@ -287,109 +281,6 @@ def _quality(items: np.ndarray, ratings: np.ndarray, n: int, prior: float) -> tu
     std = CatalogConfig().quality_std
     source = f"Bayesian-average rating ({prior:g} pseudo-ratings at the mean {mean:.2f}), z-scored x quality_std {std}"
     return (std * z).astype(np.float32), source
-
-
-def _fit_sessions(cal: Calibration, users: np.ndarray, times: np.ndarray, cfg: CalibrationConfig) -> None:
-    lengths, gaps = sessions(users, times, cfg.session_gap_hours * 3600.0)
-    where = f"{lengths.size:,} real sessions (split at gaps > {cfg.session_gap_hours:g} h)"
-    cal.params["session_length_mean"] = _param(float(lengths.mean()), where, fitted=False)
-    cal.params["session_length_median"] = _param(float(np.median(lengths)), where, fitted=False)
-    if gaps.size:
-        gap = float(np.median(gaps)) / DAY * cfg.ticks_per_day
-        cal.params["return_gap"] = _param(max(gap, 1e-3), f"median of {gaps.size:,} real gaps between a user's "
-                                          f"sessions, {np.median(gaps) / DAY:.2f} days x {cfg.ticks_per_day:g} "
-                                          "ticks/day")  # fmt: skip
-
-
-def _fit_session_behaviour(
-    cal: Calibration, users: np.ndarray, times: np.ndarray, cfg: CalibrationConfig, progress: bool
-) -> None:
-    """Leave hazard, patience and the simulation's concurrency, from the real sessions (simulated moments).
-
-    A pilot run's click rate turns the real mean session length into a leave hazard (geometric
-    sessions); then patience (unanswered slates before the user leaves) is the value on
-    ``patience_grid`` whose simulated median session length, in clicks, is closest to the real median.
-    """
-    from freshrec.simulators.calibration.world import CalibratedWorld, simulate_log
-
-    sessions_ = max(1, min(cfg.fit_sessions, len(cal.user_ids) // 4))
-    ticks = _fit_ticks(cal, times, cfg)
-    u, _, _, _ = simulate_log(CalibratedWorld(cal, sessions_), ticks, cfg.fit_seed, power=cfg.logging_power)
-    rate = u.size / (ticks * sessions_)
-    cal.params["pilot_click_rate"] = _param(rate, "clicks per session-tick of the pilot run (synthetic defaults, "
-                                            "the fit's logging policy)", fitted=False)  # fmt: skip
-    mean_length = cal.params["session_length_mean"]["value"]
-    hazard = float(np.clip(rate / mean_length, 1e-3, 1.0))
-    cal.params["leave_hazard"] = _param(hazard, f"pilot click rate {rate:.3f} / real mean session length "
-                                        f"{mean_length:.1f} ratings (geometric sessions)")  # fmt: skip
-    target = cal.params["session_length_median"]["value"]
-    tried: list[tuple[float, float, float]] = []  # (patience, simulated median clicks per session, click rate)
-    grid = cfg.patience_grid
-    if progress:
-        from tqdm.auto import tqdm
-
-        grid = tqdm(grid, desc="fitting patience (simulated moments)", unit="value", leave=False)
-    for value in grid:
-        config = cal.world_config().replace(
-            users__patience=float(value), users__patience_max=max(float(value), UserConfig().patience_max)
-        )
-        u, _, _, clicks = simulate_log(CalibratedWorld(cal, sessions_, config), ticks, cfg.fit_seed,
-                                       power=cfg.logging_power)  # fmt: skip
-        clicked = clicks[clicks > 0]
-        tried.append((float(value), float(np.median(clicked)) if clicked.size else 0.0, u.size / (ticks * sessions_)))
-    best = min(tried, key=lambda r: abs(r[1] - target))
-    table = ", ".join(f"{v:g}: {m:g}" for v, m, _ in tried)
-    cal.params["patience"] = _param(best[0], f"simulated moments: real median session length {target:g} ratings; "
-                                    f"simulated median clicks per session {{{table}}}", target=target,
-                                    grid={str(v): m for v, m, _ in tried})  # fmt: skip
-    # Concurrency is a knob of the simulation, not of the world: take as many sessions as give the
-    # simulated log the real log's volume, so statistics that grow with it (windows per user,
-    # popularity concentration) compare like with like.
-    log_sessions = int(np.clip(round(users.size / max(best[2] * ticks, 1e-9)), 1, len(cal.user_ids) // 2))
-    cal.params["log_sessions"] = _param(log_sessions, f"concurrent sessions that give the simulated log the real "
-                                        f"{users.size:,} interactions at {best[2]:.3f} clicks per session-tick "
-                                        "(a simulation setting, not the world's)")  # fmt: skip
-
-
-def _fit_ticks(cal: Calibration, times: np.ndarray, cfg: CalibrationConfig) -> int:
-    """Ticks of each fitting simulation: ``fit_ticks``, or the span of the calibration window."""
-    return cfg.fit_ticks or max(int(np.ceil((times[-1] - cal.t0) / DAY * cfg.ticks_per_day)), 100)
-
-
-def _fit_drift(
-    cal: Calibration, users: np.ndarray, items: np.ndarray, times: np.ndarray, cfg: CalibrationConfig, progress: bool
-) -> None:
-    """drift_std by simulated moments on the grid, with the fitted session behaviour and concurrency."""
-    from freshrec.simulators.calibration.world import CalibratedWorld, simulate_log
-
-    sessions_ = int(
-        cal.params.get("log_sessions", {}).get("value", max(1, min(cfg.fit_sessions, len(cal.user_ids) // 4)))
-    )
-    ticks = _fit_ticks(cal, times, cfg)
-    real = interest_shift(users, items, times, cal.item_latent, cfg.window)
-    real = real[np.isfinite(real)]
-    if real.size == 0:
-        why = f"synthetic default: no user has two full windows of {cfg.window} ratings to fit it on"
-        cal.params["drift_std"] = _param(UserConfig().drift_std, why, fitted=False)
-        return
-    tried: list[tuple[float, float]] = []  # (drift_std, simulated mean shift)
-    grid = cfg.drift_grid
-    if progress:
-        from tqdm.auto import tqdm
-
-        grid = tqdm(grid, desc="fitting drift_std (simulated moments)", unit="value", leave=False)
-    for value in grid:
-        config = cal.world_config().replace(users__drift_std=float(value))
-        world = CalibratedWorld(cal, sessions_, config)
-        u, i, t, _ = simulate_log(world, ticks, cfg.fit_seed, power=cfg.logging_power)
-        shift = interest_shift(u, i, t, cal.item_latent, cfg.window)
-        shift = shift[np.isfinite(shift)]
-        tried.append((float(value), float(shift.mean()) if shift.size else float("nan")))
-    best = min(tried, key=lambda r: abs(r[1] - float(real.mean())) if np.isfinite(r[1]) else np.inf)
-    table = ", ".join(f"{v:g}: {s:.3f}" for v, s in tried)
-    cal.params["drift_std"] = _param(best[0], f"simulated moments: real mean interest shift per {cfg.window} "
-                                     f"ratings {real.mean():.3f} ({real.size:,} window pairs); simulated {{{table}}}",
-                                     target=float(real.mean()), grid={str(v): s for v, s in tried})  # fmt: skip
 
 
 def toy_calibration(items: int = 40, users: int = 12, dim: int = 4, topics: int = 3, seed: int = 0) -> Calibration:

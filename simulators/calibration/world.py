@@ -9,13 +9,17 @@ returns are the synthetic world's transition function, with the fitted parameter
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from freshrec.simulators.calibration.fit import Calibration
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.state import WorldState
 from freshrec.simulators.text import TextBank
 from freshrec.simulators.world import World
+
+if TYPE_CHECKING:
+    from freshrec.simulators.calibration.fit import Calibration
 
 
 class CalibratedWorld(World):

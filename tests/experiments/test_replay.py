@@ -9,20 +9,18 @@ import numpy as np
 import pytest
 
 from freshrec.experiments.replay import ReplayConfig, bootstrap_ci, log_summary, main, replay
+from freshrec.experiments.replay_log import ReplayLog, ScorerOptions
 from freshrec.experiments.replay_scorers import (
     NEEDS_MODEL,
     SCORERS,
     ItemKNN,
     MarkovChain,
     MostPopular,
-    ReplayLog,
-    ScorerOptions,
     SVDBatch,
     SVDFoldIn,
-    TransformerFrozen,
-    TransformerPerEvent,
     make_scorers,
 )
+from freshrec.experiments.replay_sequence import TransformerFrozen, TransformerPerEvent
 from freshrec.simulators.data.loaders import load_dataset
 
 DAY = 86_400.0

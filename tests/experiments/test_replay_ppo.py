@@ -15,8 +15,9 @@ from freshrec.agents.ppo.policy import FreshRecTransformerPolicy
 from freshrec.envs import FreshRecSB3VecEnv
 from freshrec.envs.features import Projection, project
 from freshrec.experiments.replay import ReplayConfig, replay, run
+from freshrec.experiments.replay_log import ReplayLog, ScorerOptions
 from freshrec.experiments.replay_ppo import PPOScorer
-from freshrec.experiments.replay_scorers import ReplayLog, ScorerOptions, make_scorers
+from freshrec.experiments.replay_scorers import make_scorers
 from freshrec.simulators.data.loaders import load_dataset
 
 HASH = "hashing:64"

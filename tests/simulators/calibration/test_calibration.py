@@ -10,7 +10,7 @@ import pytest
 from movielens_fixture import DAY, GAP_DAYS, GENRES, SESSION, SPACING, write_planted_ml100k
 
 from freshrec.simulators.calibration import CalibratedWorld, Calibration, CalibrationConfig, calibrate, toy_calibration
-from freshrec.simulators.calibration.fit import _fit_drift, _fit_session_behaviour
+from freshrec.simulators.calibration.moments import fit_drift, fit_session_behaviour
 from freshrec.simulators.calibration.world import simulate_log
 from freshrec.simulators.config import ConfigError
 from freshrec.simulators.data.loaders import load_dataset
@@ -88,7 +88,7 @@ def test_drift_fit_recovers_a_planted_drift_size() -> None:
         world = CalibratedWorld(cal, 16, cal.world_config().replace(users__drift_std=planted_drift))
         users, items, times, _ = simulate_log(world, 1500, seed=3)
         fitted = dataclasses.replace(cal, params=dict(cal.params))
-        _fit_drift(fitted, users, items, times, CalibrationConfig(window=10, drift_grid=grid, fit_ticks=1500,
+        fit_drift(fitted, users, items, times, CalibrationConfig(window=10, drift_grid=grid, fit_ticks=1500,
                                                                   fit_sessions=16), progress=False)  # fmt: skip
         assert fitted.params["drift_std"]["value"] in allowed, fitted.params["drift_std"]
         shifts = list(fitted.params["drift_std"]["grid"].values())
@@ -103,14 +103,14 @@ def test_patience_fit_recovers_a_planted_patience() -> None:
     times = np.array([cal.t0])  # only the fit's span is read from the log here (fit_ticks fixes it)
     for planted in (1.0, 12.0):
         probe = dataclasses.replace(cal, params=dict(cal.params, session_length_median={"value": 0.0}))
-        _fit_session_behaviour(probe, np.zeros(1000, np.int64), times, cfg, progress=False)
+        fit_session_behaviour(probe, np.zeros(1000, np.int64), times, cfg, progress=False)
         hazard = probe.params["leave_hazard"]["value"]
         config = cal.world_config().replace(users__patience=planted, users__patience_max=max(planted, 10.0),
                                             users__leave_hazard=hazard)  # fmt: skip
         _, _, _, clicks = simulate_log(CalibratedWorld(cal, 32, config), 800, cfg.fit_seed)
         median = float(np.median(clicks[clicks > 0]))
         fitted = dataclasses.replace(cal, params=dict(cal.params, session_length_median={"value": median}))
-        _fit_session_behaviour(fitted, np.zeros(1000, np.int64), times, cfg, progress=False)
+        fit_session_behaviour(fitted, np.zeros(1000, np.int64), times, cfg, progress=False)
         assert fitted.params["patience"]["value"] == planted, fitted.params["patience"]
         assert fitted.world_config().users.patience == planted
     medians = list(fitted.params["patience"]["grid"].values())
