@@ -9,6 +9,7 @@ import numpy as np
 
 from freshrec.envs.features import text_features
 from freshrec.simulators.config import ConfigError, WorldConfig
+from freshrec.simulators.jit import jit
 from freshrec.simulators.state import StepResult, WorldState
 from freshrec.simulators.world import World
 
@@ -61,6 +62,10 @@ def describe_world(regime: str, data: str | Path | None = None) -> str:
 
 def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> np.ndarray:
     """(B, K) int64 slate positions, or a ValueError naming the bad position, its value and the allowed range."""
+    if type(actions) is np.ndarray and actions.dtype == np.int64:  # the usual case: one compiled pass
+        shape = actions.shape
+        if (shape == (sessions, slate) or (sessions == 1 and shape == (slate,))) and _in_range(actions, candidates):
+            return actions.reshape(sessions, slate)
     a = np.asarray(actions)
     if a.shape != (sessions, slate) and not (sessions == 1 and a.shape == (slate,)):
         want = f"({slate},)" if sessions == 1 else f"({sessions}, {slate})"
@@ -82,41 +87,74 @@ def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> n
     return a.astype(np.int64)
 
 
-def step_info(state: WorldState, result: StepResult, positions: np.ndarray, session_step: np.ndarray) -> dict[str, Any]:
-    """Ground truth of a step for metrics and tests; per-session arrays have a leading (B,) axis."""
+@jit
+def _in_range(a: np.ndarray, high: int) -> bool:
+    """Every entry of the int64 array ``a`` lies in [0, high)."""
+    for v in a.ravel():  # noqa: SIM110 (a plain loop compiles; all() over a generator does not)
+        if v < 0 or v >= high:
+            return False
+    return True
+
+
+def step_info(
+    state: WorldState, result: StepResult, positions: np.ndarray, session_step: np.ndarray, index: int | None = None
+) -> dict[str, Any]:
+    """Ground truth of a step for metrics and tests: per-session arrays have a leading (B,) axis, or are
+    the values of session ``index`` alone (the single env's view); ``world_*`` values are the tick's."""
     st = state.sessions
-    b, k = positions.shape
-    rows = np.arange(b)
-    rel = result.relevance  # (B, M)
-    slate_rel = np.where(result.item_ids >= 0, rel[rows[:, None], positions], 0.0).astype(np.float32)
-    ideal = -np.sort(-rel, axis=1)[:, :k]
-    clicked = result.clicked
-    return {
-        "time": np.full(b, result.time, np.int64),
-        "user_id": st.user.copy(),
-        "session_id": st.session_id.copy(),
-        "session_step": session_step,
-        "slate_item_ids": result.item_ids,
-        "slate_topics": result.topics,
-        "slate_age": result.ages,
-        "slate_click_prob": result.click_prob,
-        "slate_relevance": slate_rel,
-        "slate_relevant": slate_rel >= 0.5,
-        "ideal_relevance": ideal,
-        "num_relevant": (rel >= 0.5).sum(axis=1),
-        "clicked_position": clicked,
-        "clicked_item_id": np.where(clicked >= 0, result.item_ids[rows, np.maximum(clicked, 0)], -1),
-        "engagement": result.engagement,
-        "repeated_positions": result.repeated,
-        "shifted": result.shifted,
-        "world_time": np.int64(state.time),
-        "world_arrived_item_ids": result.arrived,
-        "world_retired_item_ids": result.retired,
-        "world_shift_user_ids": result.shift_users,
-        "world_shift_topics": result.shift_topics,
-        "world_shift_before": result.shift_before,
-        "world_shift_after": result.shift_after,
-    }
+    slate_rel, ideal, num_relevant, clicked_item = _graded(result.relevance, positions, result.item_ids, result.clicked)
+    per_session = (
+        np.full(st.user.size, result.time, np.int64), st.user.copy(), st.session_id.copy(), session_step,
+        result.item_ids, result.topics, result.ages, result.click_prob, slate_rel, slate_rel >= 0.5, ideal,
+        num_relevant, result.clicked, clicked_item, result.engagement, result.repeated, result.shifted,
+    )  # fmt: skip
+    info: dict[str, Any]
+    if index is None:
+        info = dict(zip(SESSION_KEYS, per_session, strict=True))
+    else:
+        info = {key: value[index] for key, value in zip(SESSION_KEYS, per_session, strict=True)}
+    info["world_time"] = np.int64(state.time)
+    info["world_arrived_item_ids"] = result.arrived
+    info["world_retired_item_ids"] = result.retired
+    info["world_shift_user_ids"] = result.shift_users
+    info["world_shift_topics"] = result.shift_topics
+    info["world_shift_before"] = result.shift_before
+    info["world_shift_after"] = result.shift_after
+    return info
+
+
+@jit
+def _graded(
+    relevance: np.ndarray, positions: np.ndarray, item_ids: np.ndarray, clicked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per session: the slate's relevance (B, K) (0 for empty slots), the K best candidate relevances
+    in decreasing order (B, K), the number of relevant (>= 0.5) candidates (B,), the clicked item id (B,)."""
+    b_, k_ = positions.shape
+    m_ = relevance.shape[1]
+    slate = np.zeros((b_, k_), np.float32)
+    ideal = np.empty((b_, k_), np.float32)
+    count = np.zeros(b_, np.int64)
+    clicked_item = np.full(b_, -1, np.int64)
+    top = np.empty(k_, np.float32)  # the K best so far, decreasing (an insertion pass: K << M)
+    for b in range(b_):
+        for i in range(k_):
+            if item_ids[b, i] >= 0:
+                slate[b, i] = relevance[b, positions[b, i]]
+        top[:] = -np.inf
+        for m in range(m_):
+            rel = relevance[b, m]
+            count[b] += rel >= 0.5
+            j = k_ - 1
+            if rel <= top[j]:
+                continue
+            while j > 0 and top[j - 1] < rel:
+                top[j] = top[j - 1]
+                j -= 1
+            top[j] = rel
+        ideal[b] = top
+        if clicked[b] >= 0:
+            clicked_item[b] = item_ids[b, clicked[b]]
+    return slate, ideal, count, clicked_item
 
 
 def reset_info(state: WorldState, idx: np.ndarray | None = None) -> dict[str, Any]:

@@ -147,11 +147,11 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         positions = check_actions(action, 1, cfg.slate_size, cfg.num_candidates)
         session_step = self.state.sessions.step.copy()
         result = self.world.step(self.state, positions)
-        info = squeeze(step_info(self.state, result, positions, session_step))
+        info = step_info(self.state, result, positions, session_step, index=0)
         terminated = bool(result.terminated[0])
         self._ended = terminated
         return self._obs(), float(result.reward[0]), terminated, False, info
 
     def _obs(self) -> dict[str, np.ndarray]:
         assert self.state is not None
-        return {k: v[0] for k, v in observe(self.state, self.text).items()}
+        return observe(self.state, self.text, flat=True)  # one session: the flat arrays are its observation

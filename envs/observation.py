@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium import spaces
 
 from freshrec.simulators.config import WorldConfig
+from freshrec.simulators.jit import jit
 from freshrec.simulators.state import WorldState
 
 ID_HIGH = 2**62  # item and user ids only grow; the bound is never reached
@@ -54,75 +55,116 @@ def observation_space(config: WorldConfig, text_dim: int) -> spaces.Dict:
     )
 
 
-def observe(state: WorldState, text: np.ndarray, idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Observations of sessions ``idx`` (default: all), as (n, ...) arrays; ``text`` is (texts, P).
+def observe(
+    state: WorldState, text: np.ndarray, idx: np.ndarray | None = None, flat: bool = False
+) -> dict[str, np.ndarray]:
+    """Observations of sessions ``idx`` (default: all), as (n, ...) arrays; ``text`` is (texts, P) float32.
 
-    Gathers use ``np.take`` along axis 0, several times faster than fancy indexing for (n, M) indices.
+    ``flat=True`` leaves out the session axis (each array is (n * size,)): for one session, its observation.
     """
     st, cat, us = state.sessions, state.catalog, state.users
-    now = state.time
+    rows = np.arange(st.user.size) if idx is None else np.asarray(idx, np.int64)
+    arrays = _observe(
+        rows, state.time, text,
+        st.candidates, st.candidate_valid, st.user, st.step, st.clicks, st.gap,
+        st.skip_item, st.skip_text, st.skip_topic, st.skip_age, st.skip_valid,
+        cat.item_id, cat.topic, cat.text, cat.arrival, cat.clicks, cat.impressions,
+        us.hist_item, us.hist_text, us.hist_topic, us.hist_age, us.hist_time, us.hist_engagement, us.sessions,
+    )  # fmt: skip
+    if flat:
+        return dict(zip(KEYS, arrays, strict=True))
+    n = rows.size
+    return {key: value.reshape(n, -1) for key, value in zip(KEYS, arrays, strict=True)}
+
+
+KEYS = (
+    "candidate_features", "candidate_ids", "candidate_topics", "candidate_mask",
+    "history_features", "history_ids", "history_topics", "history_mask",
+    "skipped_features", "skipped_ids", "skipped_topics", "skipped_mask",
+    "user_id", "context",
+)  # fmt: skip
+
+
+@jit
+def _item_token(
+    s: int, now: float, text: np.ndarray, item_text: np.ndarray, arrival: np.ndarray, item_clicks: np.ndarray,
+    impressions: np.ndarray, out: np.ndarray, o: int,
+) -> None:  # fmt: skip
+    """Slot ``s``'s candidate token into ``out[o : o + F]``: text, log1p age, log1p clicks, log1p impressions."""
     p = text.shape[1]
-    if idx is None:
-        cand, cvalid, users, svalid = st.candidates, st.candidate_valid, st.user, st.skip_valid
-        skip_text, skip_age, skip_item, skip_topic = st.skip_text, st.skip_age, st.skip_item, st.skip_topic
-        step, clicks, gap = st.step, st.clicks, st.gap
-    else:
-        cand, cvalid, users, svalid = st.candidates[idx], st.candidate_valid[idx], st.user[idx], st.skip_valid[idx]
-        skip_text, skip_age, skip_item, skip_topic = (
-            st.skip_text[idx],
-            st.skip_age[idx],
-            st.skip_item[idx],
-            st.skip_topic[idx],
-        )
-        step, clicks, gap = st.step[idx], st.clicks[idx], st.gap[idx]
-    n, m = cand.shape
+    for d in range(p):
+        out[o + d] = text[item_text[s], d]
+    out[o + p] = np.log1p(np.float32(now - arrival[s]))
+    out[o + p + 1] = np.log1p(item_clicks[s])
+    out[o + p + 2] = np.log1p(impressions[s])
 
-    # Candidate tokens (n, M, F). Many sessions: one (S, F) table of every slot's features, then one
-    # gather; few sessions: gather per candidate (fewer rows to compute). Same numbers either way.
-    rows = cat.item_id.size if n * m > cat.item_id.size // 2 else None
-    src = slice(None) if rows else cand.reshape(-1)
-    table = np.empty((rows or n * m, p + 3), np.float32)
-    table[:, :p] = text.take(cat.text[src], axis=0)
-    table[:, p] = now - cat.arrival[src]
-    table[:, p + 1] = cat.clicks[src]
-    table[:, p + 2] = cat.impressions[src]
-    np.log1p(table[:, p:], out=table[:, p:])
-    cf = table.take(cand, axis=0) if rows else table.reshape(n, m, p + 3)
 
-    # History tokens (n, H, F): the user's clicks, newest first; padding rows are zeros.
-    hid = us.hist_item.take(users, axis=0)  # (n, H)
-    hmask = hid >= 0
-    hf = np.empty((n, hid.shape[1], p + 3), np.float32)
-    hf[:, :, :p] = text.take(us.hist_text.take(users, axis=0), axis=0)
-    hf[:, :, p] = np.log1p(us.hist_age.take(users, axis=0))
-    hf[:, :, p + 1] = us.hist_engagement.take(users, axis=0)
-    hf[:, :, p + 2] = np.log1p(now - us.hist_time.take(users, axis=0))
-    hf *= hmask[:, :, None]
-
-    # Skipped tokens (n, Q, F): the last slates' items not clicked, with their age when shown.
-    sf = np.zeros((n, svalid.shape[1], p + 3), np.float32)
-    sf[:, :, :p] = text.take(skip_text, axis=0)
-    sf[:, :, p] = np.log1p(skip_age)
-    sf *= svalid[:, :, None]
-
-    context = np.empty((n, len(CONTEXT)), np.float32)
-    context[:, 0] = step
-    context[:, 1] = clicks
-    context[:, 2] = np.log1p(us.sessions.take(users) - 1)
-    context[:, 3] = np.log1p(gap)
-    return {
-        "candidate_features": cf.reshape(n, -1),
-        "candidate_ids": np.where(cvalid, cat.item_id.take(cand), -1),
-        "candidate_topics": cat.topic.take(cand),
-        "candidate_mask": cvalid.astype(np.int8),
-        "history_features": hf.reshape(n, -1),
-        "history_ids": hid,
-        "history_topics": np.where(hmask, us.hist_topic.take(users, axis=0), -1),
-        "history_mask": hmask.astype(np.int8),
-        "skipped_features": sf.reshape(n, -1),
-        "skipped_ids": np.where(svalid, skip_item, -1),
-        "skipped_topics": np.where(svalid, skip_topic, -1),
-        "skipped_mask": svalid.astype(np.int8),
-        "user_id": users[:, None].copy(),
-        "context": context,
-    }
+@jit
+def _observe(
+    rows: np.ndarray, now: float, text: np.ndarray,
+    cand: np.ndarray, cvalid: np.ndarray, user: np.ndarray, step: np.ndarray, clicks: np.ndarray, gap: np.ndarray,
+    skip_item: np.ndarray, skip_text: np.ndarray, skip_topic: np.ndarray, skip_age: np.ndarray,
+    skip_valid: np.ndarray,
+    item_id: np.ndarray, topic: np.ndarray, item_text: np.ndarray, arrival: np.ndarray, item_clicks: np.ndarray,
+    impressions: np.ndarray,
+    hist_item: np.ndarray, hist_text: np.ndarray, hist_topic: np.ndarray, hist_age: np.ndarray,
+    hist_time: np.ndarray, hist_engagement: np.ndarray, sessions: np.ndarray,
+) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The 14 arrays of ``KEYS`` for session rows ``rows``, each flat (n * size,): one compiled pass, tokens row-major."""
+    n, m, h, q, p = rows.size, cand.shape[1], hist_item.shape[1], skip_item.shape[1], text.shape[1]
+    f = p + 3
+    cf = np.empty(n * m * f, np.float32)
+    c_ids, c_topics, c_mask = np.empty(n * m, np.int64), np.empty(n * m, np.int64), np.empty(n * m, np.int8)
+    hf = np.zeros(n * h * f, np.float32)  # padding tokens stay zero
+    h_ids, h_topics, h_mask = np.empty(n * h, np.int64), np.empty(n * h, np.int64), np.empty(n * h, np.int8)
+    sf = np.zeros(n * q * f, np.float32)
+    s_ids, s_topics, s_mask = np.empty(n * q, np.int64), np.empty(n * q, np.int64), np.empty(n * q, np.int8)
+    user_id, context = np.empty(n, np.int64), np.empty(n * 4, np.float32)
+    # Candidate tokens: text, log1p age, log1p clicks, log1p impressions. With many sessions, every
+    # slot's token is computed once into an (S, F) table and copied (slots recur across sessions).
+    shared = n * m > item_id.size // 2
+    table = np.empty(item_id.size * f if shared else 0, np.float32)  # (S * F,) flat
+    if shared:
+        for s in range(item_id.size):
+            _item_token(s, now, text, item_text, arrival, item_clicks, impressions, table, s * f)
+    for r in range(n):
+        b = rows[r]
+        u = user[b]
+        for j in range(m):
+            s, o = cand[b, j], (r * m + j) * f
+            if shared:  # explicit loops: a slice assignment costs more than copying 19 floats
+                for d in range(f):
+                    cf[o + d] = table[s * f + d]
+            else:
+                _item_token(s, now, text, item_text, arrival, item_clicks, impressions, cf, o)
+            c_ids[r * m + j] = item_id[s] if cvalid[b, j] else -1
+            c_topics[r * m + j] = topic[s]
+            c_mask[r * m + j] = cvalid[b, j]
+        for j in range(h):  # history token: text, log1p age when clicked, engagement, log1p ticks since
+            real = hist_item[u, j] >= 0
+            h_ids[r * h + j] = hist_item[u, j]
+            h_topics[r * h + j] = hist_topic[u, j] if real else -1
+            h_mask[r * h + j] = real
+            if real:
+                o, t = (r * h + j) * f, hist_text[u, j]
+                for d in range(p):
+                    hf[o + d] = text[t, d]
+                hf[o + p] = np.log1p(hist_age[u, j])
+                hf[o + p + 1] = hist_engagement[u, j]
+                hf[o + p + 2] = np.log1p(now - hist_time[u, j])
+        for j in range(q):  # skipped token: text, log1p age when shown, 0, 0
+            ok = skip_valid[b, j]
+            s_ids[r * q + j] = skip_item[b, j] if ok else -1
+            s_topics[r * q + j] = skip_topic[b, j] if ok else -1
+            s_mask[r * q + j] = ok
+            if ok:
+                o, t = (r * q + j) * f, skip_text[b, j]
+                for d in range(p):
+                    sf[o + d] = text[t, d]
+                sf[o + p] = np.log1p(skip_age[b, j])
+        user_id[r] = u
+        context[r * 4] = step[b]
+        context[r * 4 + 1] = clicks[b]
+        context[r * 4 + 2] = np.log1p(sessions[u] - 1.0)
+        context[r * 4 + 3] = np.log1p(gap[b])
+    return cf, c_ids, c_topics, c_mask, hf, h_ids, h_topics, h_mask, sf, s_ids, s_topics, s_mask, user_id, context

@@ -2,19 +2,33 @@
 public trending list, and the candidate generator. A mixin of ``World``; state stays in ``WorldState``.
 
 Shapes: S item slots, B sessions, M candidates, R = M - newest - trending uniformly sampled places.
+The per-tick work runs in compiled loops (``freshrec.simulators.kernel``); this mixin fills the buffers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from freshrec.simulators import dynamics
+from freshrec.simulators import kernel
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.state import WorldState
 from freshrec.simulators.text import TextBank
 
 BLOCK = 512  # exogenous events drawn ahead per refill
 EMPTY_I = np.zeros(0, np.int64)
+
+
+def no_arrivals(latent_dim: int) -> dict[str, np.ndarray]:
+    """An arrival buffer that never delivers: one entry at an infinite time (typed as real entries are)."""
+    return {
+        "time": np.array([np.inf]),
+        "topic": np.zeros(1, np.int64),
+        "latent": np.zeros((1, latent_dim), np.float32),
+        "quality": np.zeros(1, np.float32),
+        "text": np.zeros(1, np.int64),
+    }
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -28,7 +42,8 @@ class CatalogDynamics:
     config: WorldConfig
     bank: TextBank
     num_sessions: int
-    _head: int
+    _sampled: int
+    _refill_shifts: Callable[[WorldState], None]  # ShiftDynamics, the other mixin of World
 
     def _draw_items(self, gen: np.random.Generator, n: int, centres: np.ndarray) -> dict[str, np.ndarray]:
         """Hidden and public attributes of ``n`` new items; text picked from topic and latent offset."""
@@ -46,7 +61,7 @@ class CatalogDynamics:
         buf = state.arrival_buffer
         left = {k: v[state.arrival_cursor :] for k, v in buf.items()}
         if rate <= 0:
-            state.arrival_buffer = {"time": np.array([np.inf])}
+            state.arrival_buffer = no_arrivals(self.config.catalog.latent_dim)
             state.arrival_cursor = 0
             return
         start = float(buf["time"][-1]) if buf else 0.0
@@ -54,50 +69,6 @@ class CatalogDynamics:
         new["time"] = start + np.cumsum(state.exo.exponential(1.0 / rate, size=BLOCK))
         state.arrival_buffer = {k: np.concatenate([left[k], v]) if k in left else v for k, v in new.items()}
         state.arrival_cursor = 0
-
-    def _arrive(self, state: WorldState) -> tuple[np.ndarray, np.ndarray]:
-        """New items that arrived by now take the oldest slots; returns (arrived ids, retired ids)."""
-        buf = state.arrival_buffer
-        times = buf["time"]
-        end = state.arrival_cursor + int(np.searchsorted(times[state.arrival_cursor :], state.time, side="right"))
-        while end == len(times) and np.isfinite(times[-1]):  # the block ran out: draw the next one
-            self._refill_arrivals(state)
-            buf, times = state.arrival_buffer, state.arrival_buffer["time"]
-            end = int(np.searchsorted(times, state.time, side="right"))
-        start = state.arrival_cursor
-        n = end - start
-        if n == 0:
-            return EMPTY_I, EMPTY_I
-        state.arrival_cursor = end
-        cat, s_ = state.catalog, self.config.catalog.slots
-        take = slice(max(start, end - s_), end)  # more arrivals than slots in one tick: only the last S stay
-        n = take.stop - take.start
-        slots = (cat.next_slot + np.arange(n)) % s_
-        retired = cat.item_id[slots][cat.live[slots]]
-        ids = cat.next_item_id + np.arange(n)
-        cat.item_id[slots] = ids
-        for name in ("topic", "latent", "quality", "text"):
-            getattr(cat, name)[slots] = buf[name][take]
-        cat.arrival[slots] = state.time
-        cat.live[slots] = True
-        for name in ("clicks", "impressions", "trend", "trend_pending"):
-            getattr(cat, name)[slots] = 0.0
-        cat.next_slot = int((cat.next_slot + n) % s_)
-        cat.head = cat.pool = None
-        cat.next_item_id += n
-        return ids, retired
-
-    def _refresh_trending(self, state: WorldState) -> None:
-        """Decay the public trending counts and take the current top ones (ties: lower slot first)."""
-        cat, sl = state.catalog, self.config.slate
-        factor = dynamics.half_life_factor(sl.trending_every, self.config.catalog.trend_half_life)
-        cat.trend *= factor
-        cat.trend += cat.trend_pending
-        cat.trend_pending[:] = 0.0
-        cat.head = None
-        if sl.trending:
-            score = np.where(cat.live, cat.trend, -1.0)
-            cat.trending[:] = np.argsort(-score, kind="stable")[: sl.trending]  # stable: ties go to the lower slot
 
     def _propose(self, state: WorldState, idx: np.ndarray) -> None:
         """M candidates for sessions ``idx``: the newest arrivals, the trending list, then a uniform sample.
@@ -108,53 +79,23 @@ class CatalogDynamics:
         tick for every session slot from the generator's own stream: it depends on the seed and the
         tick only, so every agent run on a seed gets the same samples (items also in the head are
         masked out; with fewer live items than places the remaining places are masked out). Only the
-        trending list, a public signal, reflects what the agent did.
+        trending list, a public signal, reflects what the agent did. ``World.step`` draws each new
+        tick's sample in its kernel; a restart within the tick reuses it.
         """
         cat, sl, st = state.catalog, self.config.slate, state.sessions
-        s_ = self.config.catalog.slots
-        if cat.head is None:  # changes only with arrivals and trending refreshes
-            newest = (cat.next_slot - 1 - np.arange(sl.newest)) % s_
-            cat.head = np.concatenate([newest, cat.trending])
-            cat.head_valid = cat.live[cat.head]
-            if sl.trending and sl.newest:
-                cat.head_valid[sl.newest :] &= ~(cat.trending[:, None] == newest).any(axis=1)
-            cat.in_head = np.zeros(s_, bool)
-            cat.in_head[cat.head[cat.head_valid]] = True
-        head, head_valid, in_head = cat.head, cat.head_valid, cat.in_head
-        assert head_valid is not None and in_head is not None
-        r = sl.num_candidates - self._head
-        if r > 0:
-            if cat.pool is None:  # changes only with arrivals
-                cat.pool = np.flatnonzero(cat.live)
-            pool = cat.pool
-            if state.sample_time != state.time:  # one draw per tick for all B slots
-                if pool.size <= r:  # not enough live items: offer them all, mask the rest
-                    block = np.broadcast_to(np.resize(pool, r), (self.num_sessions, r)).copy()
-                else:
-                    block = pool[sample_without_replacement(state.cand, pool.size, self.num_sessions, r)]
-                state.sample, state.sample_time = block, state.time
-            sample = state.sample[idx]  # (n, R) slots
-            valid = ~in_head.take(sample)
-            if pool.size <= r:
-                valid &= np.arange(r) < pool.size
-            st.candidates[idx, self._head :] = sample
-            st.candidate_valid[idx, self._head :] = valid
-        st.candidates[idx, : self._head] = head
-        st.candidate_valid[idx, : self._head] = head_valid
+        if state.sample_time != state.time:  # only at reset: the step draws the later ticks' samples
+            pool = np.flatnonzero(cat.live)
+            state.sample = kernel.sample_slots(pool, state.cand.random((self.num_sessions, self._sampled)))
+            state.sample_time, state.sample_pool = state.time, pool.size
+        kernel.fill_candidates(
+            idx, state.sample, state.sample_pool, sl.newest, cat.next_slot, cat.trending, cat.live,
+            st.candidates, st.candidate_valid,
+        )  # fmt: skip
 
-
-def sample_without_replacement(gen: np.random.Generator, population: int, rows: int, size: int) -> np.ndarray:
-    """(rows, size) indices in [0, population), distinct within each row; duplicates are redrawn.
-
-    Drawing with replacement and redrawing the few collisions is far cheaper than a permutation of
-    the population per row when size << population (the usual case: 20 of ~1,000).
-    """
-    draw = gen.integers(population, size=(rows, size))
-    while True:
-        draw.sort(axis=1)
-        dup = np.zeros_like(draw, dtype=bool)
-        dup[:, 1:] = draw[:, 1:] == draw[:, :-1]
-        count = int(dup.sum())
-        if count == 0:
-            return draw
-        draw[dup] = gen.integers(population, size=count)
+    def _refill(self, state: WorldState) -> None:
+        """Make both event buffers reach past the next tick, so the step kernel never runs off their end."""
+        time = state.time + 1.0
+        while state.arrival_buffer["time"][-1] <= time:
+            self._refill_arrivals(state)
+        while state.shift_buffer["time"][-1] <= time:
+            self._refill_shifts(state)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from freshrec.simulators import dynamics
+from freshrec.simulators import dynamics, kernel
 from freshrec.simulators.catalog import CatalogDynamics, unit
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.shifts import ShiftDynamics
@@ -29,6 +29,7 @@ from freshrec.simulators.state import Catalog, Sessions, StepResult, Users, Worl
 from freshrec.simulators.text import TextBank
 
 _TEXT_BANK_SEED = 20_241_201  # the style words' hidden directions are part of the world's definition
+_SCAN_PICK = 32  # restarting at most this many slots at once: scan for the soonest returns
 
 
 class World(CatalogDynamics, ShiftDynamics):
@@ -47,11 +48,11 @@ class World(CatalogDynamics, ShiftDynamics):
         self.num_sessions: int = num_sessions
         c = config.catalog
         self.bank = TextBank.build(c.topics, c.latent_dim, np.random.default_rng(_TEXT_BANK_SEED))
-        k = config.slate.slate_size
-        self._earlier = np.tril(np.ones((k, k), dtype=bool), -1)  # (K, K): j < i, to find repeated positions
         self._rows = np.arange(num_sessions)
-        self._one = np.ones(num_sessions)
-        self._head = config.slate.newest + config.slate.trending
+        self._sampled = config.slate.num_candidates - config.slate.newest - config.slate.trending
+        self._trend_factor = dynamics.half_life_factor(config.slate.trending_every, c.trend_half_life)
+        self._params = world_params(config)
+        self._no_normal = np.zeros((0, c.latent_dim))
 
     # ---------------------------------------------------------------- reset
     def reset(self, seed: int | None = None) -> WorldState:
@@ -74,10 +75,6 @@ class World(CatalogDynamics, ShiftDynamics):
             trend_pending=np.zeros(s_, np.float32),
             trending=np.zeros(sl.trending, np.int64),
             next_slot=n0 % s_,
-            head=None,
-            head_valid=None,
-            in_head=None,
-            pool=None,
             next_item_id=n0,
         )
         catalog.item_id[:n0] = np.arange(n0)
@@ -139,6 +136,7 @@ class World(CatalogDynamics, ShiftDynamics):
             shift_cursor=0,
             sample=np.zeros((b, 0), np.int64),
             sample_time=-1.0,
+            sample_pool=0,
         )
         self._refill_arrivals(state)
         self._refill_shifts(state)
@@ -172,123 +170,53 @@ class World(CatalogDynamics, ShiftDynamics):
         earlier one in the same slate is shown as an empty slot. Sessions whose user left stay in place
         until ``restart``; the env restarts them before their next step.
         """
-        cfg, st, cat, us = self.config, state.sessions, state.catalog, state.users
-        ch, uc, c = cfg.choice, cfg.users, cfg.catalog
-        rows = self._rows[:, None]
+        st, cat, us = state.sessions, state.catalog, state.users
         b, k = positions.shape
-        # (B, K, K) pairs: position i repeats an earlier position j < i.
-        repeated: np.ndarray = ((positions[:, :, None] == positions[:, None, :]) & self._earlier).any(axis=2)
-        cand = st.candidates  # (B, M) slots
-        valid = st.candidate_valid[rows, positions] & ~repeated  # (B, K)
-        slots = np.where(valid, cand[rows, positions], -1)
-        users = st.user
-        now = state.time
-
-        # Utilities of every candidate (ground truth for relevance and recall), then of the slate.
-        interest = us.interest.take(users, axis=0)  # (B, D)
-        util = self._utilities(state, interest)  # (B, M)
-        relevance = np.where(st.candidate_valid, dynamics.solo_click_prob(util, ch.no_click_utility), 0.0)
-        slate_util = util[rows, positions]  # (B, K)
-        if ch.position_bias:
-            slate_util = slate_util - ch.position_bias * np.arange(k)
-        probs = dynamics.slate_click_probs(slate_util, valid, ch.no_click_utility)
-
+        m, d = st.candidates.shape[1], us.interest.shape[1]
         draws = state.rng.random((b, 2))  # choice, leaving
-        normal = state.rng.standard_normal((b, c.latent_dim + 1))  # gradual drift, engagement noise
-        clicked = dynamics.sample_choice(probs, draws[:, 0])
-        has = clicked >= 0
-        cpos = np.where(has, clicked, 0)
-        flat = self._rows
-        # Engagement comes from the item's utility; the position only changed the chance of the click.
-        item_util = util[flat, positions[flat, cpos]]
-        engaged = np.where(
-            has, dynamics.engagement(item_util, ch.engagement_noise * normal[:, -1], ch.no_click_utility), 0.0
-        ).astype(np.float32)
-        reward = engaged if ch.reward == "engagement" else has.astype(np.float32)
-        cslot = slots[flat, cpos]  # (B,) valid where ``has``
-
-        # Public counts.
-        s_ = cat.item_id.size
-        cat.impressions += np.bincount(slots[valid], minlength=s_)
-        hit = cslot[has]
-        hits = np.bincount(hit, minlength=s_)
-        cat.clicks += hits
-        cat.trend_pending += hits
-
-        # Users: boredom, consumption-driven and gradual drift, history, patience.
-        if uc.boredom:
-            boredom = us.boredom.take(users, axis=0) * uc.boredom_decay
-            boredom[flat[has], cat.topic[hit]] += 1.0
-            us.boredom[users] = boredom
-        if uc.consumption_drift:
-            interest[has] += uc.consumption_pull * (cat.latent[hit] - interest[has])
-        if uc.gradual_drift:
-            interest = dynamics.ou_advance(
-                interest, us.anchor.take(users, axis=0), self._one, uc.drift_reversion, uc.drift_std, normal[:, :-1]
+        normal = state.rng.standard_normal((b, d + 1))  # gradual drift, engagement noise
+        e = np.empty
+        slots, item_ids, topics = e((b, k), np.int64), e((b, k), np.int64), e((b, k), np.int64)
+        ages, repeated, click_prob = e((b, k), np.float32), e((b, k), bool), e((b, k), np.float32)
+        clicked, engaged, reward = e(b, np.int64), e(b, np.float32), e(b, np.float32)
+        terminated, shifted, relevance = e(b, bool), e(b, bool), e((b, m), np.float32)
+        now = state.time
+        kernel.serve(
+            now, positions, draws, normal, self._params,
+            st.candidates, st.candidate_valid, st.user, st.patience, st.step, st.clicks, st.reward, st.shifted,
+            st.skip_item, st.skip_text, st.skip_topic, st.skip_age, st.skip_valid,
+            us.interest, us.anchor, us.boredom, us.last_seen,
+            us.hist_item, us.hist_text, us.hist_topic, us.hist_age, us.hist_time, us.hist_engagement,
+            cat.item_id, cat.topic, cat.latent, cat.quality, cat.arrival, cat.text, cat.impressions, cat.clicks,
+            cat.trend_pending,
+            slots, item_ids, topics, ages, repeated, clicked, engaged, reward, terminated, click_prob, relevance,
+            shifted,
+        )  # fmt: skip
+        # The clock moves: arrivals, the trending refresh, abrupt shifts, then the next candidates.
+        self._refill(state)
+        state.time = now = now + 1.0
+        ab, sb, start = state.arrival_buffer, state.shift_buffer, state.shift_cursor
+        (state.arrival_cursor, arrived, retired, state.shift_cursor, before, state.sample, state.sample_pool) = (
+            kernel.advance(
+                now, int(now) % self.config.slate.trending_every == 0, self._trend_factor, self.config.slate.newest,
+                state.cand.random((b, self._sampled)),
+                state.arrival_cursor, ab["time"], ab["topic"], ab["latent"], ab["quality"], ab["text"],
+                start, sb["time"], sb["user"], sb["topic"], sb["after"],
+                cat.next_slot, cat.next_item_id, cat.item_id, cat.topic, cat.latent, cat.quality, cat.arrival,
+                cat.text, cat.live, cat.clicks, cat.impressions, cat.trend, cat.trend_pending, cat.trending,
+                us.anchor, us.anchor_topic, us.last_shift, us.session, us.interest,
+                st.shifted, st.candidates, st.candidate_valid,
             )
-        us.interest[users] = interest
-        us.last_seen[users] = now + 1.0
-        if has.any():
-            self._log_clicks(state, users[has], hit, engaged[has], now)
-        self._log_skips(state, slots, np.where(has[:, None], np.arange(k) != cpos[:, None], True) & valid, now)
-        st.patience = dynamics.patience_update(st.patience, has, engaged, uc.patience_gain, uc.patience_max)
-        terminated = (st.patience <= 0) | (draws[:, 1] < uc.leave_hazard)
-        st.step += 1
-        st.clicks += has
-        st.reward += reward
-        shifted = st.shifted.copy()
-        st.shifted[:] = False
-
-        safe = np.maximum(slots, 0)  # read the shown items before arrivals can take their slots
-        item_ids = np.where(valid, cat.item_id[safe], -1)
-        topics = np.where(valid, cat.topic[safe], -1)
-        ages = np.where(valid, now - cat.arrival[safe], 0.0).astype(np.float32)
-
-        # The clock moves: arrivals, trending refresh, abrupt shifts; then next candidates.
-        state.time = now + 1.0
-        arrived, retired = self._arrive(state)
-        if int(state.time) % cfg.slate.trending_every == 0:
-            self._refresh_trending(state)
-        shift = self._shift(state)
-        self._propose(state, self._rows)
+        )  # fmt: skip
+        state.sample_time = now
+        cat.next_slot = (cat.next_slot + arrived.size) % cat.item_id.size
+        cat.next_item_id += arrived.size
+        end = state.shift_cursor
         return StepResult(
-            slots=slots,
-            item_ids=item_ids,
-            topics=topics,
-            ages=ages,
-            repeated=repeated,
-            clicked=clicked,
-            engagement=engaged,
-            reward=reward,
-            terminated=terminated,
-            click_prob=probs.astype(np.float32),
-            relevance=relevance.astype(np.float32),
-            shifted=shifted,
-            time=now,
-            arrived=arrived,
-            retired=retired,
-            shift_users=shift[0],
-            shift_topics=shift[1],
-            shift_before=shift[2],
-            shift_after=shift[3],
-        )
-
-    def _utilities(self, state: WorldState, interest: np.ndarray) -> np.ndarray:
-        """True utilities (B, M) of each session's candidates now, given the users' interests (B, D)."""
-        cfg, st, cat, us = self.config, state.sessions, state.catalog, state.users
-        uc, c = cfg.users, cfg.catalog
-        cand = st.candidates  # gathers use .take along axis 0: several times faster than fancy indexing
-        if uc.boredom:
-            # boredom[user, topic of candidate]: flat index into the (U, T) table
-            flat = st.user[:, None] * c.topics + cat.topic.take(cand)
-            bored = us.boredom.reshape(-1).take(flat)
-        else:
-            bored = 0.0
-        return dynamics.utilities(
-            interest, cat.latent.take(cand, axis=0), cat.quality.take(cand), state.time - cat.arrival.take(cand),
-            bored,  # type: ignore[arg-type]
-            cfg.choice.affinity_weight, c.freshness_appeal, c.freshness_half_life,
-            uc.boredom_weight if uc.boredom else 0.0,
+            slots=slots, item_ids=item_ids, topics=topics, ages=ages, repeated=repeated, clicked=clicked,
+            engagement=engaged, reward=reward, terminated=terminated, click_prob=click_prob, relevance=relevance,
+            shifted=shifted, time=now - 1.0, arrived=arrived, retired=retired, shift_users=sb["user"][start:end],
+            shift_topics=sb["topic"][start:end], shift_before=before, shift_after=sb["after"][start:end],
         )  # fmt: skip
 
     def candidate_relevance(self, state: WorldState) -> np.ndarray:
@@ -296,45 +224,11 @@ class World(CatalogDynamics, ShiftDynamics):
 
         Hidden information: only the oracle baseline and the metrics may use it.
         """
-        util = self._utilities(state, state.users.interest[state.sessions.user])
-        rel = dynamics.solo_click_prob(util, self.config.choice.no_click_utility)
-        return np.where(state.sessions.candidate_valid, rel, 0.0)
-
-    def _log_clicks(
-        self, state: WorldState, users: np.ndarray, slots: np.ndarray, engaged: np.ndarray, now: float
-    ) -> None:
-        """Push the clicked items onto the front of their users' click histories (newest first)."""
-        us, cat = state.users, state.catalog
-        values = (
-            (us.hist_item, cat.item_id[slots]),
-            (us.hist_text, cat.text[slots]),
-            (us.hist_topic, cat.topic[slots]),
-            (us.hist_age, now - cat.arrival[slots]),
-            (us.hist_time, now),
-            (us.hist_engagement, engaged),
-        )
-        for array, value in values:
-            array[users, 1:] = array[users, :-1]
-            array[users, 0] = value
-
-    def _log_skips(self, state: WorldState, slots: np.ndarray, skipped: np.ndarray, now: float) -> None:
-        """Push this slate's positions onto the front of each session's skipped memory (clicked/empty masked)."""
-        st, cat = state.sessions, state.catalog
-        q, k = st.skip_item.shape[1], slots.shape[1]
-        safe = np.maximum(slots, 0)
-        new = (
-            (st.skip_item, cat.item_id[safe]),
-            (st.skip_text, cat.text[safe]),
-            (st.skip_topic, cat.topic[safe]),
-            (st.skip_age, (now - cat.arrival[safe]).astype(np.float32)),
-            (st.skip_valid, skipped),
-        )
-        for array, value in new:
-            if q > k:
-                array[:, k:] = array[:, : q - k]
-                array[:, :k] = value
-            else:
-                array[:] = value[:, :q]
+        st, cat, us = state.sessions, state.catalog, state.users
+        return kernel.relevance(
+            state.time, st.candidates, st.candidate_valid, st.user, us.interest, us.boredom,
+            cat.latent, cat.quality, cat.arrival, cat.topic, self._params,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- sessions
     def restart(self, state: WorldState, done: np.ndarray) -> None:
@@ -343,47 +237,46 @@ class World(CatalogDynamics, ShiftDynamics):
         if idx.size == 0:
             return
         st, us, u = state.sessions, state.users, self.config.users
-        leaving = st.user[idx]
-        ctr = st.clicks[idx] / np.maximum(st.step[idx], 1)
-        mean_gap = dynamics.return_gap_mean(ctr, u.return_gap, u.return_sensitivity)
-        us.return_at[leaving] = state.time + state.ret.exponential(mean_gap)
-        us.session[leaving] = -1
+        exponential = state.ret.standard_exponential(idx.size)  # return gaps: mean * Exp(1)
+        kernel.end_sessions(
+            idx, state.time, exponential, u.return_gap, u.return_sensitivity,
+            st.user, st.clicks, st.step, us.return_at, us.session,
+        )  # fmt: skip
         self._start_sessions(state, idx)
 
     def _start_sessions(self, state: WorldState, idx: np.ndarray) -> None:
-        """Slots ``idx`` take the offline users who want to return soonest (exact ties: any, deterministically)."""
+        """Slots ``idx`` take the offline users who want to return soonest (exact ties: the lower id)."""
         st, us, u = state.sessions, state.users, self.config.users
         n = idx.size
-        wait = np.where(us.session < 0, us.return_at, np.inf)
-        pick = np.argpartition(wait, n - 1)[:n] if n < wait.size else np.arange(wait.size)
-        pick = pick[np.lexsort((pick, wait[pick]))]
-        now = state.time
-        # Bring the returning users up to date in closed form: drift and boredom while they were away.
-        seen = us.last_seen[pick]
-        shifted = us.last_shift[pick] >= seen  # equal: the shift came on the tick of their last step, after it
-        if u.gradual_drift:
-            since = np.where(shifted, us.last_shift[pick], seen)  # a shift restarted the walk at the new anchor
-            start = np.where(shifted[:, None], us.anchor[pick], us.interest[pick])
-            us.interest[pick] = dynamics.ou_advance(
-                start, us.anchor[pick], np.maximum(now - since, 0.0), u.drift_reversion, u.drift_std,
-                state.ret.standard_normal((n, self.config.catalog.latent_dim)),
-            )  # fmt: skip
+        if n <= _SCAN_PICK:  # a scan beats partitioning the whole population for a few slots
+            pick = kernel.soonest_offline(us.return_at, us.session, n)
         else:
-            us.interest[pick] = np.where(shifted[:, None], us.anchor[pick], us.interest[pick])
-        if u.boredom:
-            us.boredom[pick] = dynamics.boredom_decay(us.boredom[pick], np.maximum(now - seen, 0.0), u.boredom_decay)
-        st.gap[idx] = np.where(us.sessions[pick] > 0, now - seen, 0.0)
-        us.last_seen[pick] = now
-        us.session[pick] = idx
-        us.sessions[pick] += 1
-        st.user[idx] = pick
-        st.session_id[idx] = state.next_session_id + np.arange(n)
+            wait = np.where(us.session < 0, us.return_at, np.inf)
+            pick = np.argpartition(wait, n - 1)[:n] if n < wait.size else np.arange(wait.size)
+            pick = pick[np.lexsort((pick, wait[pick]))]
+        # Drift while away, in closed form: the normals come from ``ret`` (kept apart from choices).
+        normal = state.ret.standard_normal((n, us.interest.shape[1])) if u.gradual_drift else self._no_normal
+        kernel.start_sessions(
+            idx, pick, state.time, state.next_session_id, normal, self._params,
+            us.interest, us.anchor, us.boredom, us.last_seen, us.last_shift, us.session, us.sessions,
+            st.user, st.session_id, st.step, st.clicks, st.reward, st.patience, st.shifted, st.gap,
+            st.skip_item, st.skip_valid,
+        )  # fmt: skip
         state.next_session_id += n
-        st.step[idx] = 0
-        st.clicks[idx] = 0
-        st.reward[idx] = 0.0
-        st.patience[idx] = u.patience
-        st.shifted[idx] = shifted
-        st.skip_item[idx] = -1
-        st.skip_valid[idx] = False
         self._propose(state, idx)
+
+
+def world_params(config: WorldConfig) -> np.ndarray:
+    """The config's numbers as the kernel's float64 parameter vector (switches as 0/1, positions in ``kernel``)."""
+    ch, u, c = config.choice, config.users, config.catalog
+    p = np.zeros(kernel.NUM_PARAMS)
+    p[kernel.AFFINITY], p[kernel.NO_CLICK] = ch.affinity_weight, ch.no_click_utility
+    p[kernel.POSITION_BIAS], p[kernel.ENGAGEMENT_NOISE] = ch.position_bias, ch.engagement_noise
+    p[kernel.REWARD_ENGAGEMENT] = ch.reward == "engagement"
+    p[kernel.APPEAL], p[kernel.HALF_LIFE] = c.freshness_appeal, c.freshness_half_life
+    p[kernel.BOREDOM], p[kernel.BOREDOM_WEIGHT], p[kernel.BOREDOM_DECAY] = u.boredom, u.boredom_weight, u.boredom_decay
+    p[kernel.CONSUMPTION], p[kernel.PULL] = u.consumption_drift, u.consumption_pull
+    p[kernel.GRADUAL], p[kernel.REVERSION], p[kernel.DRIFT_STD] = u.gradual_drift, u.drift_reversion, u.drift_std
+    p[kernel.PATIENCE], p[kernel.PATIENCE_GAIN], p[kernel.PATIENCE_MAX] = u.patience, u.patience_gain, u.patience_max
+    p[kernel.LEAVE_HAZARD] = u.leave_hazard
+    return p

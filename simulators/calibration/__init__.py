@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from freshrec.simulators import catalog, dynamics, kernel, shifts
+from freshrec.simulators import world as simulated_world
 from freshrec.simulators.calibration import fit, moments, world
 from freshrec.simulators.calibration.fit import Calibration, CalibrationConfig, calibrate, toy_calibration
 from freshrec.simulators.calibration.world import CalibratedWorld, popularity_slates, simulate_log
@@ -42,7 +44,7 @@ def calibrated(
     """The calibration of ``data`` (``ml-100k``, fetched from PyPI, or a MovieLens folder), fitted once.
 
     Kept in memory and under ``$FRESHREC_CACHE/calibration/<name>-<digest>`` (the digest covers the
-    data, the config and ``VERSION``), so only the first use on a machine pays for the fit.
+    data, the config, ``VERSION`` and the fitting and world code), so only the first use on a machine pays for the fit.
     """
     from freshrec.simulators.data.loaders import load_dataset
 
@@ -53,11 +55,8 @@ def calibrated(
     dataset, _ = load_dataset(data)
     log = dataset.interactions
     digest = hashlib.sha1(repr((VERSION, cfg)).encode())
-    for module in (
-        fit,
-        moments,
-        world,
-    ):  # any change to the fitting code invalidates old fits, even without a VERSION bump
+    # Any change to the fitting code, or to the world whose simulated moments it fits, invalidates old fits.
+    for module in (fit, moments, world, simulated_world, kernel, dynamics, catalog, shifts):
         digest.update(Path(str(module.__file__)).read_bytes())
     for column in (log.users, log.items, log.timestamps, log.values):
         digest.update(np.ascontiguousarray(column).tobytes())

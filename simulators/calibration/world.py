@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from freshrec.simulators.catalog import no_arrivals
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.state import WorldState
 from freshrec.simulators.text import TextBank
@@ -75,16 +76,15 @@ class CalibratedWorld(World):
     def _refill_arrivals(self, state: WorldState) -> None:
         """Every later real item, in order, at its real tick; then none (an infinite time ends the list)."""
         if state.arrival_buffer:  # the real list was consumed: nothing more will ever arrive
-            state.arrival_buffer, state.arrival_cursor = {"time": np.array([np.inf])}, 0
+            state.arrival_buffer, state.arrival_cursor = no_arrivals(self.config.catalog.latent_dim), 0
             return
         cal, n0 = self.calibration, self.calibration.initial_items
-        pad = {  # one entry past the end, never taken: the infinite time stops ``_arrive`` there
-            "time": np.append(cal.item_arrival[n0:], np.inf),
-            "topic": np.append(cal.item_topic[n0:], 0),
-            "latent": np.concatenate([cal.item_latent[n0:], np.zeros((1, cal.item_latent.shape[1]), np.float32)]),
-            "quality": np.append(cal.item_quality[n0:], np.float32(0.0)),
-            "text": np.append(self._texts[n0:], 0),
-        }
+        end = no_arrivals(self.config.catalog.latent_dim)  # one entry past the end, never taken
+        real = {
+            "time": cal.item_arrival[n0:], "topic": cal.item_topic[n0:], "latent": cal.item_latent[n0:],
+            "quality": cal.item_quality[n0:], "text": self._texts[n0:],
+        }  # fmt: skip
+        pad = {key: np.concatenate([real[key], end[key]]).astype(end[key].dtype) for key in end}
         state.arrival_buffer, state.arrival_cursor = pad, 0
 
 
