@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +53,29 @@ def make_world(
 
 
 def describe_world(regime: str, data: str | Path | None = None) -> str:
-    """A string that changes whenever the world of ``regime`` changes (a cache key for burned-in worlds)."""
+    """A string that changes whenever the world of ``regime`` changes (a cache key for burned-in worlds):
+    its config (or fitted calibration) and the source of the code that simulates and observes it."""
     if regime == CALIBRATED:  # the fitted world itself, so edited data or fitting code never reuse old pickles
         from freshrec.simulators.calibration import calibrated
 
         cal = calibrated(data or "ml-100k")
-        return f"{CALIBRATED}:{cal.world_config()!r}:{cal.params}:{cal.item_ids}:{cal.user_ids}"
-    return repr(WorldConfig.regime(regime))
+        world = f"{CALIBRATED}:{cal.world_config()!r}:{cal.params}:{cal.item_ids}:{cal.user_ids}"
+    else:
+        world = repr(WorldConfig.regime(regime))
+    return f"{world}:{code_digest()}"
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the simulator's and the envs' source files: a pickled world is only valid for the code that made it."""
+    import freshrec.envs
+    import freshrec.simulators
+
+    digest = hashlib.sha1()
+    for package in (freshrec.simulators, freshrec.envs):
+        for path in sorted(Path(next(iter(package.__path__))).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def check_actions(actions: Any, sessions: int, slate: int, candidates: int) -> np.ndarray:

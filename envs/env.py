@@ -98,7 +98,9 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     then holds every real movie (no retirement) and the arrivals stop when the real list ends.
 
     ## Version History
-    * v0: first release.
+    * v0: first release. Since the world's step was compiled (numba, December 2026) its random
+      streams differ from the first, numpy implementation: the same laws and distributions, so
+      figures recorded before reproduce within their confidence intervals, not bit for bit.
 
     >>> env = FreshRecEnv(regime="full", encoder="hashing:64")
     >>> obs, info = env.reset(seed=0)
