@@ -49,23 +49,22 @@ def decay_factor(elapsed: float, factor: float) -> float:
 
 
 @jit
+def freshness(age: float, freshness_appeal: float, freshness_half_life: float) -> float:
+    """The newness bonus of an item ``age`` ticks old: appeal * 2^(-age / half_life)."""
+    return freshness_appeal * np.exp2(-age / freshness_half_life) if freshness_appeal != 0.0 else 0.0
+
+
+@jit
 def utility(
     affinity: float,
     quality: float,
-    age: float,
+    fresh: float,
     boredom_of_topic: float,
     affinity_weight: float,
-    freshness_appeal: float,
-    freshness_half_life: float,
     boredom_weight: float,
 ) -> float:
-    """True utility of one item for one user: w*<z, x> + quality + appeal*2^(-age/half_life) - b*boredom."""
-    util = affinity_weight * affinity + quality
-    if freshness_appeal != 0.0:
-        util += freshness_appeal * np.exp2(-age / freshness_half_life)
-    if boredom_weight != 0.0:
-        util -= boredom_weight * boredom_of_topic
-    return util
+    """True utility of one item for one user: w*<z, x> + quality + freshness - b*boredom."""
+    return affinity_weight * affinity + quality + fresh - boredom_weight * boredom_of_topic
 
 
 # ---------------------------------------------------------------- one-row laws (called by the kernel)
@@ -118,7 +117,10 @@ def utilities(
     freshness_half_life: float,
     boredom_weight: float,
 ) -> np.ndarray:
-    """True utilities: interest (B, D), item_latent (B, M, D), quality/age/boredom_of_topic (B, M) -> (B, M)."""
+    """True utilities: interest (B, D), item_latent (B, M, D), quality/age/boredom_of_topic (B, M) -> (B, M).
+
+    u = w*<z, x> + quality + appeal*2^(-age/half_life) - b*boredom.
+    """
     b_, m_, d_ = item_latent.shape
     out = np.empty((b_, m_))
     for b in range(b_):
@@ -126,10 +128,8 @@ def utilities(
             affinity = 0.0
             for d in range(d_):
                 affinity += item_latent[b, m, d] * interest[b, d]
-            out[b, m] = utility(
-                affinity, quality[b, m], age[b, m], boredom_of_topic[b, m],
-                affinity_weight, freshness_appeal, freshness_half_life, boredom_weight,
-            )  # fmt: skip
+            fresh = freshness(age[b, m], freshness_appeal, freshness_half_life)
+            out[b, m] = utility(affinity, quality[b, m], fresh, boredom_of_topic[b, m], affinity_weight, boredom_weight)
     return out
 
 

@@ -19,6 +19,7 @@ from freshrec.simulators.dynamics import (
     choice_row,
     decay_factor,
     engagement,
+    freshness,
     mnl_row,
     ou_coefficients,
     patience_update,
@@ -40,6 +41,37 @@ NUM_PARAMS = 19
 
 
 @jit
+def row_dot(x: np.ndarray, i: int, y: np.ndarray, j: int) -> float:
+    """<x[i], y[j]> in float64 with four running sums: four short dependency chains instead of one
+    long one (about 3x faster for D = 16), in a fixed order, so the result is the same on every machine."""
+    d_ = x.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    d = 0
+    while d + 4 <= d_:
+        s0 += float(x[i, d]) * float(y[j, d])
+        s1 += float(x[i, d + 1]) * float(y[j, d + 1])
+        s2 += float(x[i, d + 2]) * float(y[j, d + 2])
+        s3 += float(x[i, d + 3]) * float(y[j, d + 3])
+        d += 4
+    while d < d_:
+        s0 += float(x[i, d]) * float(y[j, d])
+        d += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def slot_freshness(now: float, arrival: np.ndarray, params: np.ndarray, sessions: int, candidates: int) -> np.ndarray:
+    """(S,) every slot's freshness bonus now when many sessions will read it (B * M > S / 2), else (0,):
+    then ``candidate_utilities`` computes it per candidate (one session needs 32, not 1,000)."""
+    if sessions * candidates <= arrival.size // 2:
+        return np.empty(0)
+    out = np.empty(arrival.size)
+    for s in range(arrival.size):
+        out[s] = freshness(now - arrival[s], params[APPEAL], params[HALF_LIFE])
+    return out
+
+
+@jit
 def candidate_utilities(
     b: int,
     user: int,
@@ -51,6 +83,7 @@ def candidate_utilities(
     quality: np.ndarray,  # (S,) float32
     arrival: np.ndarray,  # (S,) float64
     topic: np.ndarray,  # (S,) int64
+    fresh: np.ndarray,  # (S,) from ``slot_freshness``, or (0,)
     params: np.ndarray,
     out: np.ndarray,  # (M,) float64
 ) -> None:
@@ -58,12 +91,10 @@ def candidate_utilities(
     bored = params[BOREDOM] != 0.0
     for m in range(cand.shape[1]):
         s = cand[b, m]
-        affinity = 0.0
-        for d in range(latent.shape[1]):
-            affinity += latent[s, d] * interest[user, d]
+        bonus = fresh[s] if fresh.size else freshness(now - arrival[s], params[APPEAL], params[HALF_LIFE])
         out[m] = utility(
-            affinity, quality[s], now - arrival[s], boredom[user, topic[s]] if bored else 0.0,
-            params[AFFINITY], params[APPEAL], params[HALF_LIFE], params[BOREDOM_WEIGHT] if bored else 0.0,
+            row_dot(latent, s, interest, user), quality[s], bonus, boredom[user, topic[s]] if bored else 0.0,
+            params[AFFINITY], params[BOREDOM_WEIGHT] if bored else 0.0,
         )  # fmt: skip
 
 
@@ -85,8 +116,11 @@ def relevance(
     b_, m_ = cand.shape
     out = np.zeros((b_, m_))
     util = np.empty(m_)
+    fresh = slot_freshness(now, arrival, params, b_, m_)
     for b in range(b_):
-        candidate_utilities(b, user[b], now, cand, interest, boredom, latent, quality, arrival, topic, params, util)
+        candidate_utilities(
+            b, user[b], now, cand, interest, boredom, latent, quality, arrival, topic, fresh, params, util
+        )
         for m in range(m_):
             if cand_valid[b, m]:
                 out[b, m] = solo_click_prob(util[m], params[NO_CLICK])
@@ -127,6 +161,7 @@ def serve(
     probs = np.empty(k_)
     z = np.empty(d_)
     decay, scale = ou_coefficients(1.0, params[REVERSION], params[DRIFT_STD])
+    fresh = slot_freshness(now, arrival, params, b_, m_)
     for b in range(b_):
         u = user[b]
         # The slate: a position repeating an earlier one is an empty slot.
@@ -140,7 +175,7 @@ def serve(
             valid[i] = cand_valid[b, p] and not repeated
             o_slots[b, i] = cand[b, p] if valid[i] else -1
         # Utilities of every candidate (ground truth for relevance and recall), then the choice.
-        candidate_utilities(b, u, now, cand, interest, boredom, latent, quality, arrival, topic, params, util)
+        candidate_utilities(b, u, now, cand, interest, boredom, latent, quality, arrival, topic, fresh, params, util)
         for m in range(m_):
             o_relevance[b, m] = solo_click_prob(util[m], u0) if cand_valid[b, m] else 0.0
         for i in range(k_):
