@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from freshrec.simulators import kernel
+from freshrec.simulators import events
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.state import WorldState
 from freshrec.simulators.text import TextBank
@@ -85,9 +85,9 @@ class CatalogDynamics:
         cat, sl, st = state.catalog, self.config.slate, state.sessions
         if state.sample_time != state.time:  # only at reset: the step draws the later ticks' samples
             pool = np.flatnonzero(cat.live)
-            state.sample = kernel.sample_slots(pool, state.cand.random((self.num_sessions, self._sampled)))
+            state.sample = events.sample_slots(pool, state.cand.random((self.num_sessions, self._sampled)))
             state.sample_time, state.sample_pool = state.time, pool.size
-        kernel.fill_candidates(
+        events.fill_candidates(
             idx, state.sample, state.sample_pool, sl.newest, cat.next_slot, cat.trending, cat.live,
             st.candidates, st.candidate_valid,
         )  # fmt: skip

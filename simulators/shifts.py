@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from freshrec.simulators import kernel
+from freshrec.simulators import events
 from freshrec.simulators.catalog import BLOCK
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.state import WorldState
@@ -43,6 +43,6 @@ class ShiftDynamics:
         }
         # The new long-term interests, for the whole block at once (not per tick): near the new topic's centre.
         noise = exo.standard_normal((size, c.latent_dim), dtype=np.float32)
-        new["after"] = kernel.around_centres(state.centres, new["topic"], noise, u.interest_spread)
+        new["after"] = events.around_centres(state.centres, new["topic"], noise, u.interest_spread)
         state.shift_buffer = {k: np.concatenate([left[k], v]) if k in left else v for k, v in new.items()}
         state.shift_cursor = 0

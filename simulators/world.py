@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from freshrec.simulators import dynamics, kernel
+from freshrec.simulators import dynamics, events, kernel
 from freshrec.simulators.catalog import CatalogDynamics, unit
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.shifts import ShiftDynamics
@@ -197,7 +197,7 @@ class World(CatalogDynamics, ShiftDynamics):
         state.time = now = now + 1.0
         ab, sb, start = state.arrival_buffer, state.shift_buffer, state.shift_cursor
         (state.arrival_cursor, arrived, retired, state.shift_cursor, before, state.sample, state.sample_pool) = (
-            kernel.advance(
+            events.advance(
                 now, int(now) % self.config.slate.trending_every == 0, self._trend_factor, self.config.slate.newest,
                 state.cand.random((b, self._sampled)),
                 state.arrival_cursor, ab["time"], ab["topic"], ab["latent"], ab["quality"], ab["text"],

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from freshrec.simulators import catalog, dynamics, kernel, shifts
+from freshrec.simulators import catalog, dynamics, events, kernel, shifts
 from freshrec.simulators import world as simulated_world
 from freshrec.simulators.calibration import fit, moments, world
 from freshrec.simulators.calibration.fit import Calibration, CalibrationConfig, calibrate, toy_calibration
@@ -56,7 +56,7 @@ def calibrated(
     log = dataset.interactions
     digest = hashlib.sha1(repr((VERSION, cfg)).encode())
     # Any change to the fitting code, or to the world whose simulated moments it fits, invalidates old fits.
-    for module in (fit, moments, world, simulated_world, kernel, dynamics, catalog, shifts):
+    for module in (fit, moments, world, simulated_world, kernel, events, dynamics, catalog, shifts):
         digest.update(Path(str(module.__file__)).read_bytes())
     for column in (log.users, log.items, log.timestamps, log.values):
         digest.update(np.ascontiguousarray(column).tobytes())

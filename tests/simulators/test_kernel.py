@@ -1,4 +1,4 @@
-"""The compiled pieces of the world's step (``freshrec.simulators.kernel``) against direct numpy answers."""
+"""The compiled pieces of the world's step (``freshrec.simulators.kernel`` and ``events``) against direct numpy answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from freshrec.simulators import kernel
+from freshrec.simulators import events, kernel
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.jit import drop_stale_cache
 from freshrec.simulators.world import World
@@ -18,7 +18,7 @@ from freshrec.simulators.world import World
 def test_sample_slots_rows_are_distinct_sorted_subsets_of_the_pool() -> None:
     rng = np.random.default_rng(0)
     pool = np.sort(rng.choice(1000, size=300, replace=False))
-    out = kernel.sample_slots(pool, rng.random((500, 20)))
+    out = events.sample_slots(pool, rng.random((500, 20)))
     assert out.shape == (500, 20)
     assert np.isin(out, pool).all()
     assert (np.diff(out, axis=1) > 0).all()  # distinct, in pool order
@@ -29,7 +29,7 @@ def test_sample_slots_is_uniform_over_the_pool() -> None:
     # algorithm favours nothing: every count within 4 standard errors; pairs too (p = 5*4 / (12*11)).
     rng = np.random.default_rng(1)
     rows, n, r = 40_000, 12, 5
-    out = kernel.sample_slots(np.arange(n) * 10, rng.random((rows, r)))
+    out = events.sample_slots(np.arange(n) * 10, rng.random((rows, r)))
     counts = np.bincount(out.ravel() // 10, minlength=n)
     p = r / n
     assert np.abs(counts - rows * p).max() < 4 * math.sqrt(rows * p * (1 - p))
@@ -39,7 +39,7 @@ def test_sample_slots_is_uniform_over_the_pool() -> None:
 
 
 def test_sample_slots_small_pool_offers_it_cyclically() -> None:
-    out = kernel.sample_slots(np.array([4, 9, 7]), np.zeros((2, 5)))
+    out = events.sample_slots(np.array([4, 9, 7]), np.zeros((2, 5)))
     np.testing.assert_array_equal(out, [[4, 9, 7, 4, 9]] * 2)
 
 
@@ -80,7 +80,7 @@ def test_refresh_trending_takes_the_top_live_slots_lower_slot_on_ties() -> None:
     pending = np.array([0.0, 0.0, 2.0, 0.0, 0.0, 0.0], np.float32)
     live = np.array([True, True, True, True, False, True])
     trending = np.zeros(3, np.int64)
-    kernel.refresh_trending(0.5, trend, pending, live, trending)
+    events.refresh_trending(0.5, trend, pending, live, trending)
     # decayed: (0.5, 2.5, 3.5, 2.5, 4.5, 0); slot 4 is not live; 2.5 ties between slots 1 and 3.
     np.testing.assert_allclose(trend, [0.5, 2.5, 3.5, 2.5, 4.5, 0.0])
     assert (pending == 0).all()
@@ -92,7 +92,7 @@ def test_around_centres_is_the_normalised_noisy_centre() -> None:
     centres = rng.standard_normal((3, 8)).astype(np.float32)
     topic = np.array([0, 2, 2, 1])
     noise = rng.standard_normal((4, 8)).astype(np.float32)
-    got = kernel.around_centres(centres, topic, noise, 0.6)
+    got = events.around_centres(centres, topic, noise, 0.6)
     want = centres[topic] + 0.6 * noise / np.sqrt(8)
     np.testing.assert_allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True), rtol=1e-5)
 
@@ -103,7 +103,7 @@ def test_fill_candidates_masks_duplicates_of_the_head() -> None:
     trending = np.array([8, 3])  # slot 8 is also among the 2 newest (next_slot 0: newest 9, 8)
     sample = np.array([[3, 5, 9, 1]])
     cand, valid = np.zeros((1, 8), np.int64), np.zeros((1, 8), bool)
-    kernel.fill_candidates(np.array([0]), sample, 9, 2, 0, trending, live, cand, valid)
+    events.fill_candidates(np.array([0]), sample, 9, 2, 0, trending, live, cand, valid)
     np.testing.assert_array_equal(cand, [[9, 8, 8, 3, 3, 5, 9, 1]])
     # the trending copy of 8 is masked; sampled 3 and 9 are already in the valid head
     np.testing.assert_array_equal(valid, [[True, True, False, True, False, True, False, True]])
