@@ -1,8 +1,9 @@
 """The world: data (``WorldState``) plus one batched transition (``World.step``) over B concurrent sessions.
 
 The same code serves one session (B = 1, the single env) and thousands (the vector env); there is
-no scalar copy of the dynamics. ``World.step`` mutates the state's arrays in place (for speed) and
-returns what happened. Randomness comes only from the four generators that ``World.reset(seed)``
+no scalar copy of the dynamics. ``World.step`` draws the tick's randomness, then runs two compiled
+loops (``kernel.serve`` over the sessions, ``events.advance`` for the tick's events) that mutate
+the state's arrays in place, and returns what happened. Randomness comes only from the four generators that ``World.reset(seed)``
 spawns: ``init`` (the population and the first catalog), ``rng`` (choices, engagement, leaving,
 gradual drift of online users), ``exo`` (arrivals and abrupt shifts, drawn ahead in blocks, so every
 agent run on a seed meets the same new items and the same shocks at the same ticks), ``cand`` (the
@@ -48,7 +49,6 @@ class World(CatalogDynamics, ShiftDynamics):
         self.num_sessions: int = num_sessions
         c = config.catalog
         self.bank = TextBank.build(c.topics, c.latent_dim, np.random.default_rng(_TEXT_BANK_SEED))
-        self._rows = np.arange(num_sessions)
         self._sampled = config.slate.num_candidates - config.slate.newest - config.slate.trending
         self._trend_factor = dynamics.half_life_factor(config.slate.trending_every, c.trend_half_life)
         self._params = world_params(config)
