@@ -21,7 +21,6 @@ training seed and is never a held-out evaluation seed.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -30,14 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecSlatePolicy, FreshRecTransformerPolicy
-from freshrec.agents.ppo.agent import PolicyAgent
 from freshrec.envs.registration import ENV_IDS
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
@@ -46,14 +43,18 @@ from freshrec.experiments.checkpoints import (
     latest_checkpoint,
     load_checkpoint,
     restore_pending_logs,
-    save_checkpoint,
 )
 from freshrec.experiments.cli import parse_config
-from freshrec.experiments.evaluate import run_agent
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
+from freshrec.experiments.train_callback import (  # noqa: F401  (evaluate, eval_tags: the script's API)
+    BEST_MODEL,
+    TrainingCallback,
+    eval_tags,
+    evaluate,
+    tensorboard_writer,
+)
 
 POLICIES = {"transformer": FreshRecTransformerPolicy, "mlp": FreshRecMLPPolicy}
-BEST_MODEL = "best_model.zip"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ class TrainConfig:
     eval_burn_in: int = 0
     """Ticks of the comparison harness's logging policy (most-popular, epsilon 0.2) on the validation world before
     each evaluation, so validation starts as the harness does (0: a fresh world)."""
+    train_burn_in: int = 0
+    """Ticks of the harness's logging policy before each training world, so training starts as the harness's
+    evaluation does (0: train on one fresh world, the default)."""
+    train_world_steps: int = 65_536
+    """With train_burn_in: env steps on each burned-in training world before moving to the next."""
     checkpoint_every: int = 100_000
     """Env steps between checkpoints (one is always written at the end)."""
     encoder: str = "minilm"
@@ -135,7 +141,11 @@ class TrainConfig:
         for name in ("total_steps", "num_envs", "n_steps", "batch_size", "n_epochs", "d_model", "layers", "heads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
-        for name in ("eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs", "eval_burn_in"):
+        if self.train_world_steps < 1:
+            raise ValueError(f"train_world_steps = {self.train_world_steps}: must be >= 1")
+        for name in (
+            "eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs", "eval_burn_in", "train_burn_in"
+        ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0 (0 = off)")
         if self.batch_size > self.num_envs * self.n_steps:
@@ -162,6 +172,10 @@ class TrainConfig:
     def warm_start_seed(self) -> int:
         """The warm-start log's world: derived from the training seed, in TRAIN_SEEDS."""
         return (self.seed + 2_500) % 10_000
+
+    def train_world_seed(self, k: int) -> int:
+        """The k-th burned-in training world's seed: in TRAIN_SEEDS, apart from the validation and warm-start ones."""
+        return (self.seed + 7_501 + k) % 10_000
 
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -208,94 +222,6 @@ def make_logger(run_dir: Path, purge_step: int | None) -> Logger:
                 fmt.writer.close()
                 fmt.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
     return logger
-
-
-def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
-    """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
-    assert isinstance(model.policy, FreshRecSlatePolicy)
-    agent = PolicyAgent(model.policy)
-    start = None
-    if cfg.eval_burn_in:
-        from freshrec.experiments.burn_in import harness_start
-
-        start = harness_start(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder).start()
-    result = run_agent(
-        "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
-        env_kwargs={"encoder": cfg.encoder}, progress=False, start=start,
-    )  # fmt: skip
-    return result.summary
-
-
-def eval_tags(slate_size: int) -> dict[str, str]:
-    """TensorBoard tag -> summary key: the comparison harness's tags, so PPO curves overlay the baselines'."""
-    from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, window_tags
-
-    return {**window_tags(slate_size), **SESSION_TAGS, **FINAL_TAGS}
-
-
-class TrainingCallback(BaseCallback):
-    """At the start of each rollout: validation metrics when due, then a checkpoint when due.
-
-    The schedule (next evaluation and checkpoint step, best validation return so far) is part of
-    every checkpoint, so a resumed run evaluates, checkpoints and keeps the same best model as the
-    uninterrupted one. ``best_model.zip`` is the policy with the highest validation return per
-    session (SB3's ``EvalCallback`` habit): model selection on the validation world, never on a
-    held-out one.
-    """
-
-    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, float], began: float) -> None:
-        super().__init__()
-        self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
-        self.last_eval: dict[str, float] = {}
-        self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_start(self) -> None:
-        step = self.num_timesteps
-        if self.cfg.eval_every and step >= self.schedule["eval"]:
-            self.log_eval(step)
-            self.schedule["eval"] = (step // self.cfg.eval_every + 1) * self.cfg.eval_every
-        if self.cfg.checkpoint_every and step >= self.schedule["checkpoint"]:
-            self.schedule["checkpoint"] = (step // self.cfg.checkpoint_every + 1) * self.cfg.checkpoint_every
-            self.checkpoint()
-
-    def log_eval(self, step: int) -> None:
-        """Validation metrics at ``step``, written straight to TensorBoard (SB3's logger would file them
-        under its next dump's step)."""
-        assert isinstance(self.model, PPO)
-        summary = evaluate(self.model, self.cfg)
-        self.last_eval = summary
-        writer = tensorboard_writer(self.logger)
-        for tag, key in eval_tags(self.model.action_space.shape[0]).items():  # type: ignore[index]
-            if not math.isnan(summary.get(key, math.nan)):
-                writer.add_scalar(tag, summary[key], global_step=step)
-        writer.flush()
-        best = summary["return"] > self.schedule.get("best_return", -math.inf)
-        if best:
-            self.schedule["best_return"] = summary["return"]
-            self.model.save(self.run_dir / BEST_MODEL)
-        if self.cfg.progress:
-            print(
-                f"  step {step:>9,}: validation CTR {summary['ctr']:.3f}, return {summary['return']:.2f}"
-                + (" (best so far)" if best else ""),
-                flush=True,
-            )
-
-    def checkpoint(self) -> Path:
-        tensorboard_writer(self.logger).flush()  # everything up to this step is on disk before the checkpoint
-        elapsed = time.perf_counter() - self.began
-        assert isinstance(self.model, PPO)
-        return save_checkpoint(self.model, self.run_dir / "checkpoints", self.schedule, elapsed)
-
-
-def tensorboard_writer(logger: Logger) -> SummaryWriter:
-    """The SummaryWriter behind SB3's logger."""
-    for fmt in logger.output_formats:
-        if isinstance(fmt, TensorBoardOutputFormat):
-            return fmt.writer
-    raise RuntimeError("the logger has no TensorBoard output")
 
 
 @dataclass

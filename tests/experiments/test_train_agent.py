@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +114,8 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     ("field", "value", "match"),
     [("seed", 10_001, "held-out"), ("policy", "cnn", "policy"), ("batch_size", 10_000, "batch_size"),
      ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every"),
-     ("eval_burn_in", -5, "eval_burn_in")],
+     ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
+     ("train_world_steps", 0, "train_world_steps")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -151,3 +154,44 @@ def test_validation_can_start_from_the_harness_burned_in_world(tmp_path: Path) -
     start = burn_in(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, 20, 0.2, {"encoder": cfg.encoder})
     env, _ = start.start()
     assert int(env.unwrapped.state.time) == 20  # the harness's start: 20 ticks already run
+
+
+def test_training_can_move_through_burned_in_worlds(tmp_path: Path) -> None:
+    """With train_burn_in, each block of train_world_steps runs on a new burned-in world of a training seed."""
+    from freshrec.experiments.train_agent import TrainingCallback, make_model, make_training_env
+
+    cfg = tiny(tmp_path, train_burn_in=7, train_world_steps=256, eval_every=0, checkpoint_every=0)
+    seeds = {cfg.train_world_seed(k) for k in range(20)}
+    assert len(seeds) == 20 and not seeds & {cfg.seed, cfg.validation_seed(), cfg.warm_start_seed()}
+    model = make_model(cfg, make_training_env(cfg))
+    schedule: dict[str, float] = {"eval": 0, "checkpoint": 0}
+    callback = TrainingCallback(cfg, tmp_path, schedule, time.perf_counter())
+    times = []
+
+    class Probe(TrainingCallback):
+        def _on_rollout_start(self) -> None:
+            super()._on_rollout_start()
+            times.append(int(self.model.get_env().venv.env.state.time))  # type: ignore[union-attr]
+
+    probe = Probe(cfg, tmp_path, schedule, time.perf_counter())
+    model.learn(512, callback=probe)
+    del callback
+    # rollouts of 128 steps: a new world (7 burned-in ticks) every 256 steps, i.e. every other rollout
+    assert times == [7, 23, 7, 23]
+    assert schedule["worlds"] == 2 and schedule["world"] == 512
+
+
+def test_burned_in_training_resumes_as_the_uninterrupted_run(tmp_path: Path) -> None:
+    # Worlds change at 0, 384 and 768 steps; resuming from the checkpoint at 512 must cross into the
+    # third world exactly as the uninterrupted run did.
+    cfg = tiny(tmp_path, total_steps=1024, train_burn_in=5, train_world_steps=384, eval_every=0, checkpoint_every=256)
+    whole = train(replace(cfg, runs_dir=tmp_path / "whole"))
+    cut = train(replace(cfg, runs_dir=tmp_path / "cut"))
+    for path in (cut.run_dir / "checkpoints").iterdir():
+        if path.name.startswith("step") and int(path.name.split("_")[1]) > 512:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    cut.model_path.unlink()
+    (cut.run_dir / "checkpoints" / "latest").write_text("step_000000000512")
+    resumed = train(replace(cfg, resume=str(cut.run_dir)))
+    assert resumed.steps == 1024
+    assert_same_params(whole.model_path, resumed.model_path)

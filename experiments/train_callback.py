@@ -1,0 +1,147 @@
+"""The training run's callback: validation, model selection, checkpoints and burned-in training worlds.
+
+Split from ``train_agent`` (which builds the run and its config); a ``TrainingCallback`` holds the
+run's schedule, which every checkpoint saves, so a resumed run behaves as the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import VecMonitor
+from torch.utils.tensorboard import SummaryWriter
+
+from freshrec.agents.ppo import FreshRecSlatePolicy
+from freshrec.agents.ppo.agent import PolicyAgent
+from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.experiments.checkpoints import save_checkpoint
+from freshrec.experiments.evaluate import run_agent
+
+if TYPE_CHECKING:
+    from freshrec.experiments.train_agent import TrainConfig
+
+BEST_MODEL = "best_model.zip"
+
+
+def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
+    """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
+    assert isinstance(model.policy, FreshRecSlatePolicy)
+    agent = PolicyAgent(model.policy)
+    start = None
+    if cfg.eval_burn_in:
+        from freshrec.experiments.burn_in import harness_start
+
+        start = harness_start(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder).start()
+    result = run_agent(
+        "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
+        env_kwargs={"encoder": cfg.encoder}, progress=False, start=start,
+    )  # fmt: skip
+    return result.summary
+
+
+def eval_tags(slate_size: int) -> dict[str, str]:
+    """TensorBoard tag -> summary key: the comparison harness's tags, so PPO curves overlay the baselines'."""
+    from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, window_tags
+
+    return {**window_tags(slate_size), **SESSION_TAGS, **FINAL_TAGS}
+
+
+class TrainingCallback(BaseCallback):
+    """At the start of each rollout: validation metrics when due, then a checkpoint when due.
+
+    The schedule (next evaluation and checkpoint step, best validation return so far) is part of
+    every checkpoint, so a resumed run evaluates, checkpoints and keeps the same best model as the
+    uninterrupted one. ``best_model.zip`` is the policy with the highest validation return per
+    session (SB3's ``EvalCallback`` habit): model selection on the validation world, never on a
+    held-out one.
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, schedule: dict[str, float], began: float) -> None:
+        super().__init__()
+        self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
+        self.last_eval: dict[str, float] = {}
+        self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        step = self.num_timesteps
+        if self.cfg.train_burn_in and step >= self.schedule.get("world", 0):
+            self.next_world()
+            self.schedule["world"] = (step // self.cfg.train_world_steps + 1) * self.cfg.train_world_steps
+        if self.cfg.eval_every and step >= self.schedule["eval"]:
+            self.log_eval(step)
+            self.schedule["eval"] = (step // self.cfg.eval_every + 1) * self.cfg.eval_every
+        if self.cfg.checkpoint_every and step >= self.schedule["checkpoint"]:
+            self.schedule["checkpoint"] = (step // self.cfg.checkpoint_every + 1) * self.cfg.checkpoint_every
+            self.checkpoint()
+
+    def next_world(self) -> None:
+        """Train from here on in the next burned-in world: the harness's start, on a training seed.
+
+        The sessions in flight are cut (their next step starts an episode, so nothing bootstraps
+        across worlds); the count of worlds is in the schedule, so a resumed run moves on as the
+        uninterrupted one did.
+        """
+        from freshrec.experiments.burn_in import LOGGING_EPSILON, burn_in
+
+        k = int(self.schedule.get("worlds", 0))
+        cfg = self.cfg
+        start = burn_in(
+            cfg.env_id, cfg.train_world_seed(k), cfg.num_envs, cfg.train_burn_in, LOGGING_EPSILON,
+            {"encoder": cfg.encoder}, cache=None, progress=False,
+        )  # fmt: skip
+        env, obs = start.start()
+        assert isinstance(self.model, PPO)
+        monitor = self.model.get_env()
+        assert isinstance(monitor, VecMonitor) and isinstance(monitor.venv, FreshRecSB3VecEnv)
+        monitor.venv.env, monitor.venv.last_info = env, {}
+        monitor.episode_returns[:] = 0.0
+        monitor.episode_lengths[:] = 0
+        self.model._last_obs = obs  # type: ignore[assignment]
+        self.model._last_episode_starts = np.ones(cfg.num_envs, dtype=bool)
+        self.schedule["worlds"] = k + 1
+
+    def log_eval(self, step: int) -> None:
+        """Validation metrics at ``step``, written straight to TensorBoard (SB3's logger would file them
+        under its next dump's step)."""
+        assert isinstance(self.model, PPO)
+        summary = evaluate(self.model, self.cfg)
+        self.last_eval = summary
+        writer = tensorboard_writer(self.logger)
+        for tag, key in eval_tags(self.model.action_space.shape[0]).items():  # type: ignore[index]
+            if not math.isnan(summary.get(key, math.nan)):
+                writer.add_scalar(tag, summary[key], global_step=step)
+        writer.flush()
+        best = summary["return"] > self.schedule.get("best_return", -math.inf)
+        if best:
+            self.schedule["best_return"] = summary["return"]
+            self.model.save(self.run_dir / BEST_MODEL)
+        if self.cfg.progress:
+            print(
+                f"  step {step:>9,}: validation CTR {summary['ctr']:.3f}, return {summary['return']:.2f}"
+                + (" (best so far)" if best else ""),
+                flush=True,
+            )
+
+    def checkpoint(self) -> Path:
+        tensorboard_writer(self.logger).flush()  # everything up to this step is on disk before the checkpoint
+        elapsed = time.perf_counter() - self.began
+        assert isinstance(self.model, PPO)
+        return save_checkpoint(self.model, self.run_dir / "checkpoints", self.schedule, elapsed)
+
+
+def tensorboard_writer(logger: Logger) -> SummaryWriter:
+    """The SummaryWriter behind SB3's logger."""
+    for fmt in logger.output_formats:
+        if isinstance(fmt, TensorBoardOutputFormat):
+            return fmt.writer
+    raise RuntimeError("the logger has no TensorBoard output")
