@@ -54,9 +54,10 @@ def eval_tags(slate_size: int) -> dict[str, str]:
 
 
 class TrainingCallback(BaseCallback):
-    """At the start of each rollout: validation metrics when due, then a checkpoint when due.
+    """At the start of each rollout: the next burned-in training world when due (``train_burn_in``), validation
+    metrics when due, then a checkpoint when due.
 
-    The schedule (next evaluation and checkpoint step, best validation return so far) is part of
+    The schedule (next world, evaluation and checkpoint step, worlds so far, best validation return) is part of
     every checkpoint, so a resumed run evaluates, checkpoints and keeps the same best model as the
     uninterrupted one. ``best_model.zip`` is the policy with the highest validation return per
     session (SB3's ``EvalCallback`` habit): model selection on the validation world, never on a

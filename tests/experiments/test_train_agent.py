@@ -165,7 +165,6 @@ def test_training_can_move_through_burned_in_worlds(tmp_path: Path) -> None:
     assert len(seeds) == 20 and not seeds & {cfg.seed, cfg.validation_seed(), cfg.warm_start_seed()}
     model = make_model(cfg, make_training_env(cfg))
     schedule: dict[str, float] = {"eval": 0, "checkpoint": 0}
-    callback = TrainingCallback(cfg, tmp_path, schedule, time.perf_counter())
     times = []
 
     class Probe(TrainingCallback):
@@ -175,7 +174,6 @@ def test_training_can_move_through_burned_in_worlds(tmp_path: Path) -> None:
 
     probe = Probe(cfg, tmp_path, schedule, time.perf_counter())
     model.learn(512, callback=probe)
-    del callback
     # rollouts of 128 steps: a new world (7 burned-in ticks) every 256 steps, i.e. every other rollout
     assert times == [7, 23, 7, 23]
     assert schedule["worlds"] == 2 and schedule["world"] == 512
