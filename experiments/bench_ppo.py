@@ -5,13 +5,16 @@
 Variants (all on the native vector env through the SB3 adapter, MiniLM features, drifting regime):
 
 - ``naive``: stable-baselines3's PPO defaults (n_steps 2048 per env, minibatch 64, 10 epochs)
-  with a 2-layer, width-64, 2-head Transformer using PyTorch's decoder layers (candidates also
-  attend to each other), torch's default thread count: the setup the issue measured at 152–165/s;
+  with a 2-layer, width-64, 2-head Transformer using PyTorch's encoder and decoder layers
+  (candidates also attend to each other), torch's default thread count: the setup the issue
+  measured at 152–165/s;
 - ``default``: ``TrainConfig``'s defaults (1 layer, width 32, 1 head, cross-attention only,
   64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread);
+- ``torch-layers``: the default computed by PyTorch's own layers (``reference_layers=True``:
+  the same function and weights, through ``nn.MultiheadAttention``);
 - ``default-2-threads``: the same with 2 torch threads;
-- ``self-attention``: the default with candidates also attending to each other (PyTorch's
-  decoder layer instead of ``CrossBlock``);
+- ``self-attention``: the default with candidates also attending to each other (a decoder
+  layer instead of ``CrossBlock``);
 - ``mlp``: the MLP ablation at the default settings.
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
@@ -42,6 +45,7 @@ from freshrec.experiments.train_agent import TrainConfig, make_model, make_train
 VARIANTS: dict[str, dict[str, Any]] = {
     "naive": {"threads": 0, "rollouts": 1},
     "default": {"threads": 1, "rollouts": 2},
+    "torch-layers": {"threads": 1, "rollouts": 2, "reference_layers": True},
     "default-2-threads": {"threads": 2, "rollouts": 2},
     "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
@@ -53,7 +57,7 @@ def naive_model(device: str, encoder: str) -> PPO:
     from freshrec.agents.ppo import FreshRecTransformerPolicy
 
     cfg = TrainConfig(num_envs=8, n_steps=2048 // 8, batch_size=64, device=device, encoder=encoder, progress=False)
-    fx = {"d_model": 64, "layers": 2, "heads": 2, "candidate_self_attention": True}
+    fx = {"d_model": 64, "layers": 2, "heads": 2, "candidate_self_attention": True, "reference_layers": True}
     return PPO(
         FreshRecTransformerPolicy, make_training_env(cfg), n_steps=cfg.n_steps, batch_size=64, n_epochs=10,
         policy_kwargs={"features_extractor_kwargs": fx}, seed=0, device=device, verbose=0,
@@ -66,9 +70,10 @@ def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
     if name == "naive":
         model = naive_model(device, encoder)
     else:
-        fields = {k: v for k, v in spec.items() if k not in ("threads", "rollouts")}
+        fields = {k: v for k, v in spec.items() if k not in ("threads", "rollouts", "reference_layers")}
         cfg = TrainConfig(device=device, encoder=encoder, progress=False, **fields)
-        model = make_model(cfg, make_training_env(cfg))
+        extractor = {"reference_layers": True} if spec.get("reference_layers") else {}
+        model = make_model(cfg, make_training_env(cfg), **extractor)
     return model, spec["rollouts"] * model.n_steps * model.n_envs
 
 

@@ -197,11 +197,13 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return {"regime": regime, "encoder": cfg.encoder}
 
 
-def make_model(cfg: TrainConfig, env: VecMonitor) -> PPO:
-    """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``)."""
+def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> PPO:
+    """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``, then ``extractor``'s
+    keyword arguments for the features extractor, e.g. ``reference_layers=True``)."""
     fx: dict[str, Any] = {"d_model": cfg.d_model}
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
+    fx.update(extractor)
     return PPO(
         POLICIES[cfg.policy], env, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,

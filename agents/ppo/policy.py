@@ -69,10 +69,15 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         tokens = self.extract_features(obs)  # (B, 1 + M, d)
         assert isinstance(tokens, torch.Tensor)
         mask = obs["candidate_mask"]  # (B, M)
-        scores = self.action_net(tokens[:, 1:]).squeeze(-1)  # (B, M)
-        keep = mask.unsqueeze(-1)
-        cand_mean = (tokens[:, 1:] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-        values = self.value_net(torch.cat([tokens[:, 0], cand_mean], dim=1))
+        # The heads read all 1 + M rows and slice small results: slicing the (B, 1 + M, d) tokens
+        # instead costs a zero-filled (B, 1 + M, d) gradient per slice in the backward pass.
+        scores = self.action_net(tokens).squeeze(-1)[:, 1:]  # (B, M)
+        # [summary row, mean of the valid candidates' rows] as one (B, 2, 1 + M) @ (B, 1 + M, d) product.
+        keep = mask.to(tokens.dtype)
+        pool = torch.zeros(tokens.shape[0], 2, tokens.shape[1], dtype=tokens.dtype, device=tokens.device)
+        pool[:, 0, 0] = 1.0
+        pool[:, 1, 1:] = keep / keep.sum(1, keepdim=True).clamp(min=1.0)
+        values = self.value_net(torch.bmm(pool, tokens).flatten(1))  # (B, 2d) -> (B, 1)
         dist = self.action_dist.proba_distribution(scores, mask)
         assert isinstance(dist, PlackettLuceDistribution)
         return dist, values

@@ -1,0 +1,76 @@
+"""The Transformer extractor's own attention path against PyTorch's layers (``reference_layers=True``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from freshrec.agents.ppo.networks import TransformerExtractor
+from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.envs.vector import FreshRecVectorEnv
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[object, dict[str, torch.Tensor]]:
+    """Observations of 16 sessions some steps in: histories and skipped lists partly padded."""
+    env = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=16, encoder="hashing:64"))
+    env.seed(0)
+    obs = env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        obs, *_ = env.step(np.stack([rng.permutation(32)[:5] for _ in range(16)]))
+    mask = obs["history_mask"]
+    assert 0 < mask.mean() < 1 and (mask.sum(1) < mask.shape[1]).any()  # padding in the batch, not all padding
+    return env.observation_space, {k: torch.as_tensor(v).float() for k, v in obs.items()}
+
+
+def pair(space: object, **kw: object) -> tuple[TransformerExtractor, TransformerExtractor]:
+    torch.manual_seed(3)
+    fast = TransformerExtractor(space, **kw)  # type: ignore[arg-type]
+    torch.manual_seed(3)
+    ref = TransformerExtractor(space, reference_layers=True, **kw)  # type: ignore[arg-type]
+    return fast, ref
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("self_attention", [False, True])
+def test_same_weights_outputs_and_gradients_as_pytorch_layers(
+    batch: tuple[object, dict[str, torch.Tensor]], heads: int, layers: int, self_attention: bool
+) -> None:
+    space, obs = batch
+    fast, ref = pair(space, d_model=16, layers=layers, heads=heads, candidate_self_attention=self_attention)
+    # Same parameter names, in the same order, initialised to the same values from the same seed.
+    a, b = fast.state_dict(), ref.state_dict()
+    assert list(a) == list(b)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    out_fast, out_ref = fast(obs), ref(obs)
+    assert out_fast.shape == (16, 33, 16) and torch.isfinite(out_fast).all()
+    torch.testing.assert_close(out_fast, out_ref, rtol=1e-5, atol=1e-5)
+    weights = torch.randn_like(out_fast)  # a generic loss: every output element gets a gradient
+    (out_fast * weights).sum().backward()
+    (out_ref * weights).sum().backward()
+    for (name, p), q in zip(fast.named_parameters(), ref.parameters(), strict=True):
+        assert p.grad is not None and q.grad is not None, name
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_either_kind_loads_the_others_weights(batch: tuple[object, dict[str, torch.Tensor]]) -> None:
+    space, obs = batch
+    torch.manual_seed(0)
+    trained_ref = TransformerExtractor(space, d_model=16, reference_layers=True)  # type: ignore[arg-type]
+    fast, _ = pair(space, d_model=16)
+    fast.load_state_dict(trained_ref.state_dict())
+    torch.testing.assert_close(fast(obs), trained_ref(obs), rtol=1e-5, atol=1e-5)
+
+
+def test_padded_history_tokens_do_not_change_the_output(batch: tuple[object, dict[str, torch.Tensor]]) -> None:
+    """What sits in a padded slot is never read: the padding mask is applied."""
+    space, obs = batch
+    fast, _ = pair(space, d_model=16)
+    noisy = dict(obs)
+    pad = (obs["history_mask"] < 0.5).repeat_interleave(obs["history_features"].shape[1] // 16, dim=1)
+    noisy["history_features"] = torch.where(pad, torch.randn_like(obs["history_features"]) * 5, obs["history_features"])
+    assert not torch.equal(noisy["history_features"], obs["history_features"])
+    torch.testing.assert_close(fast(noisy), fast(obs))
