@@ -1,8 +1,9 @@
 """The main job (``make demo``): train the PPO Transformer agent, then compare it with every baseline.
 
 1. Trains PPO (``experiments/train_agent.py``, default policy and hyperparameters) on the default
-   drifting regime for ``train_steps`` env steps, on a training seed, evaluating on a validation
-   world every fifth of the budget; the policy with the best validation return goes on.
+   drifting regime for ``train_steps`` env steps, on a training seed, moving through burned-in
+   training worlds and evaluating on a burned-in validation world every fifth of the budget (the
+   defaults); the policy with the best validation return goes on.
 2. Runs the comparison harness (``experiments/compare.py``): the trained policy and every baseline
    on identical burned-in worlds of the held-out evaluation seeds, ``num_envs`` sessions x ``ticks``
    ticks each; prints the table (mean ± 95% CI over seeds) and writes the report (Markdown + PNG).
@@ -10,7 +11,7 @@
 
     python -m freshrec.experiments.demo [--train-steps 500000] [--seeds 3] [--ticks 1000]
 
-About 9 minutes on 2 CPU cores (see README).
+About 8 minutes on 2 CPU cores (see README).
 """
 
 from __future__ import annotations

@@ -1,0 +1,120 @@
+"""Compare training settings on fresh validation worlds: each run's ``best_model.zip``, grouped by experiment.
+
+    python -m freshrec.experiments.select_runs runs/sweep [more run folders or roots] [--seeds 9001,9002,9003]
+
+A run's ``best_model.zip`` was chosen on its own validation world, so that world's return
+overstates it (the best of several noisy evaluations). To compare settings (say, entropy bonuses
+over three training seeds each) without that bias and without touching held-out seeds, every
+best model plays the harness's protocol (burn-in of the logging policy, then ``--ticks`` ticks of
+``--num-envs`` sessions, deterministic slates) on other worlds of training seeds that no run
+trained or validated on. The table gives, per experiment, the mean return and CTR over its runs
+and worlds with a 95% interval over its runs (each run's mean over the worlds). Results: stdout
+and ``--json`` (default ``select_runs.json`` in the first folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from freshrec.agents.ppo.agent import PolicyAgent, load_policy
+from freshrec.experiments.burn_in import harness_start
+from freshrec.experiments.evaluate import mean_ci, run_agent
+from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
+from freshrec.experiments.train_agent import TrainConfig
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Run folders (holding ``config.json`` and ``best_model.zip``) at or one level under ``paths``."""
+    runs = []
+    for p in paths:
+        if not p.is_dir():
+            raise FileNotFoundError(f"{p}: no such folder")
+        candidates = [p] if (p / "config.json").exists() else sorted(c for c in p.iterdir() if c.is_dir())
+        runs += [c for c in candidates if (c / "config.json").exists() and (c / "best_model.zip").exists()]
+    if not runs:
+        raise FileNotFoundError(f"no run folders with config.json and best_model.zip under {[str(p) for p in paths]}")
+    return runs
+
+
+def used_seeds(config: dict[str, Any]) -> set[int]:
+    """World seeds a run (its saved ``config.json``) trained, validated or warm-started on."""
+    cfg = TrainConfig.from_json(config)
+    worlds = -(-cfg.total_steps // cfg.train_world_steps) + 1  # a resumed run may start one more
+    trained = {cfg.train_world_seed(k) for k in range(worlds)} if cfg.train_burn_in else set()
+    return {cfg.seed, cfg.validation_seed(), cfg.warm_start_seed(), *trained}
+
+
+def play(
+    run: Path, config: dict[str, Any], seeds: list[int], ticks: int, num_envs: int, burn_in: int
+) -> list[dict[str, float]]:
+    """The harness's metrics of ``run``'s best model (deterministic slates) on each burned-in world of ``seeds``."""
+    agent = PolicyAgent(load_policy(run / "best_model.zip", device="cpu"))
+    results = []
+    for seed in seeds:
+        start = harness_start(config["env_id"], seed, num_envs, burn_in, config["encoder"]).start()
+        results.append(
+            run_agent(run.name, lambda _seed: agent, config["env_id"], seed, ticks, num_envs,
+                      env_kwargs={"encoder": config["encoder"]}, progress=False, start=start).summary
+        )  # fmt: skip
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", type=Path, nargs="+", help="run folders, or folders of runs")
+    parser.add_argument("--seeds", default="9001,9002,9003", help="comma-separated world seeds in TRAIN_SEEDS")
+    parser.add_argument("--ticks", type=int, default=1000, help="ticks per world")
+    parser.add_argument("--num-envs", type=int, default=256, help="sessions per world")
+    parser.add_argument("--burn-in", type=int, default=300, help="ticks of the harness's logging policy first")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: see the README's speed notes)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(args.threads, 1))
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    for s in seeds:
+        check_eval_seed(s)
+        if s not in TRAIN_SEEDS:
+            parser.error(f"--seeds: {s} is not in TRAIN_SEEDS [0, 10000)")
+    if min(args.ticks, args.num_envs, args.burn_in) < 1:
+        parser.error(f"--ticks {args.ticks}, --num-envs {args.num_envs}, --burn-in {args.burn_in}: each must be >= 1")
+    runs = find_runs(args.paths)
+    configs = {run: json.loads((run / "config.json").read_text()) for run in runs}
+    for run, config in configs.items():
+        clash = used_seeds(config) & set(seeds)
+        if clash:
+            parser.error(f"{run} trained or validated on world seed(s) {sorted(clash)}: pick other --seeds")
+    per_run: dict[str, dict[str, Any]] = {}
+    for run, config in configs.items():
+        results = play(run, config, seeds, args.ticks, args.num_envs, args.burn_in)
+        per_run[str(run)] = {
+            "experiment": config["experiment"], "seed": config["seed"],
+            "return": [r["return"] for r in results], "ctr": [r["ctr"] for r in results],
+        }  # fmt: skip
+        print(f"{run.name}: return {np.mean(per_run[str(run)]['return']):.2f}", flush=True)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in per_run.values():
+        groups[r["experiment"]].append(r)
+    table = {}
+    print("\n| experiment | runs | return (mean ± 95% CI over runs) | CTR |\n|---|---|---|---|")
+    for name, rs in sorted(groups.items()):
+        ret = mean_ci([float(np.mean(r["return"])) for r in rs])
+        ctr = mean_ci([float(np.mean(r["ctr"])) for r in rs])
+        table[name] = {"runs": len(rs), "return": ret, "ctr": ctr}
+        print(f"| {name} | {len(rs)} | {ret[0]:.2f} ± {ret[1]:.2f} | {ctr[0]:.3f} ± {ctr[1]:.3f} |")
+    result = {"seeds": seeds, "ticks": args.ticks, "num_envs": args.num_envs, "burn_in": args.burn_in,
+              "runs": per_run, "experiments": table}  # fmt: skip
+    out = args.json or (args.paths[0] / "select_runs.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
