@@ -194,8 +194,8 @@ class TransformerExtractor(BaseFeaturesExtractor):
 
     The layers compute exactly PyTorch's ``TransformerEncoderLayer`` / ``TransformerDecoderLayer``
     (same parameter names and initialisation) through ``attend``, which trained PPO 1.23x faster
-    here (``bench_ppo``: 2,392 against 1,941 env steps/s); ``reference_layers=True`` runs PyTorch's own layers instead, and
-    either kind loads the other's weights.
+    here (``bench_ppo``: 2,392 against 1,941 env steps/s); ``reference_layers=True`` runs
+    PyTorch's own layers instead, and either kind loads the other's weights.
     """
 
     def __init__(
