@@ -77,7 +77,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(max(args.threads, 1))
-    seeds = [int(s) for s in args.seeds.split(",") if s]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: expected comma-separated integers, e.g. 9001,9002,9003")
+    if not seeds:
+        parser.error("--seeds: give at least one world seed")
     for s in seeds:
         check_eval_seed(s)
         if s not in TRAIN_SEEDS:

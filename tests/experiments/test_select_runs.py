@@ -32,14 +32,19 @@ def test_groups_runs_by_experiment_on_the_given_worlds(tmp_path: Path) -> None:
         assert len(run["return"]) == 2 and all(r >= 0 for r in run["return"])
 
 
-def test_seeds_a_run_used_are_refused(tmp_path: Path) -> None:
+def test_seeds_a_run_used_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tiny_run(tmp_path, "a", 3)
     config = json.loads((run / "config.json").read_text())
     assert used_seeds(config) == {3, 5_003, 2_503}
     with pytest.raises(SystemExit):  # its validation world
         main([str(run), "--seeds", "5003", "--ticks", "5", "--num-envs", "8"])
+    assert "trained or validated on world seed(s) [5003]" in capsys.readouterr().err
     with pytest.raises(ValueError, match="held-out"):
         main([str(run), "--seeds", "10001"])
+    for bad, why in (("nine", "comma-separated integers"), (",", "at least one")):
+        with pytest.raises(SystemExit):
+            main([str(run), "--seeds", bad])
+        assert why in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no such folder"):
         main([str(tmp_path / "nothing_here")])
     (tmp_path / "empty").mkdir()
