@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from freshrec.agents.ppo.agent import PolicyAgent, load_policy
-from freshrec.experiments.burn_in import harness_start
-from freshrec.experiments.evaluate import mean_ci, run_agent
+from freshrec.agents.ppo.agent import load_policy
+from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 from freshrec.experiments.train_agent import TrainConfig
+from freshrec.experiments.train_callback import policy_summary
 
 
 def find_runs(paths: list[Path]) -> list[Path]:
@@ -55,15 +55,8 @@ def play(
     run: Path, config: dict[str, Any], seeds: list[int], ticks: int, num_envs: int, burn_in: int
 ) -> list[dict[str, float]]:
     """The harness's metrics of ``run``'s best model (deterministic slates) on each burned-in world of ``seeds``."""
-    agent = PolicyAgent(load_policy(run / "best_model.zip", device="cpu"))
-    results = []
-    for seed in seeds:
-        start = harness_start(config["env_id"], seed, num_envs, burn_in, config["encoder"]).start()
-        results.append(
-            run_agent(run.name, lambda _seed: agent, config["env_id"], seed, ticks, num_envs,
-                      env_kwargs={"encoder": config["encoder"]}, progress=False, start=start).summary
-        )  # fmt: skip
-    return results
+    policy = load_policy(run / "best_model.zip", device="cpu")
+    return [policy_summary(policy, config["env_id"], s, ticks, num_envs, burn_in, config["encoder"]) for s in seeds]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -30,20 +30,30 @@ if TYPE_CHECKING:
 BEST_MODEL = "best_model.zip"
 
 
+def policy_summary(
+    policy: FreshRecSlatePolicy, env_id: str, seed: int, ticks: int, num_envs: int, burn_in: int, encoder: str
+) -> dict[str, float]:
+    """The harness's metrics for ``policy``'s deterministic slates on world ``seed``: ``ticks`` ticks of
+    ``num_envs`` sessions, after ``burn_in`` ticks of the harness's logging policy (0: a fresh world)."""
+    agent = PolicyAgent(policy)
+    start = None
+    if burn_in:
+        from freshrec.experiments.burn_in import harness_start
+
+        start = harness_start(env_id, seed, num_envs, burn_in, encoder).start()
+    result = run_agent(
+        "ppo", lambda _seed: agent, env_id, seed, ticks, num_envs, env_kwargs={"encoder": encoder}, progress=False,
+        start=start,
+    )  # fmt: skip
+    return result.summary
+
+
 def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
     """The harness's metrics for the deterministic policy on the validation world (``eval_ticks`` ticks)."""
     assert isinstance(model.policy, FreshRecSlatePolicy)
-    agent = PolicyAgent(model.policy)
-    start = None
-    if cfg.eval_burn_in:
-        from freshrec.experiments.burn_in import harness_start
-
-        start = harness_start(cfg.env_id, cfg.validation_seed(), cfg.eval_envs, cfg.eval_burn_in, cfg.encoder).start()
-    result = run_agent(
-        "ppo", lambda seed: agent, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs,
-        env_kwargs={"encoder": cfg.encoder}, progress=False, start=start,
-    )  # fmt: skip
-    return result.summary
+    return policy_summary(
+        model.policy, cfg.env_id, cfg.validation_seed(), cfg.eval_ticks, cfg.eval_envs, cfg.eval_burn_in, cfg.encoder
+    )
 
 
 def eval_tags(slate_size: int) -> dict[str, str]:

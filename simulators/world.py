@@ -3,12 +3,13 @@
 The same code serves one session (B = 1, the single env) and thousands (the vector env); there is
 no scalar copy of the dynamics. ``World.step`` draws the tick's randomness, then runs two compiled
 loops (``kernel.serve`` over the sessions, ``events.advance`` for the tick's events) that mutate
-the state's arrays in place, and returns what happened. Randomness comes only from the four generators that ``World.reset(seed)``
-spawns: ``init`` (the population and the first catalog), ``rng`` (choices, engagement, leaving,
-gradual drift of online users), ``exo`` (arrivals and abrupt shifts, drawn ahead in blocks, so every
-agent run on a seed meets the same new items and the same shocks at the same ticks), ``cand`` (the
-candidate sampler) and ``ret`` (return gaps and the drift of users while away: kept apart so that
-agents whose sessions end at different times still share the choice stream).
+the state's arrays in place, and returns what happened. Randomness comes only from the four
+generators that ``World.reset(seed)`` spawns: ``init`` (the population and the first catalog),
+``rng`` (choices, engagement, leaving, gradual drift of online users), ``exo`` (arrivals and
+abrupt shifts, drawn ahead in blocks, so every agent run on a seed meets the same new items and
+the same shocks at the same ticks), ``cand`` (the candidate sampler) and ``ret`` (return gaps and
+the drift of users while away: kept apart so that agents whose sessions end at different times
+still share the choice stream).
 
 >>> from freshrec.simulators.config import WorldConfig
 >>> world = World(WorldConfig.regime("full").replace(users__users=50), num_sessions=2)
