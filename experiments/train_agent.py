@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
-from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule, set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
@@ -55,6 +55,12 @@ from freshrec.experiments.train_callback import (  # noqa: F401  (evaluate, eval
 )
 
 POLICIES = {"transformer": FreshRecTransformerPolicy, "mlp": FreshRecMLPPolicy}
+# SB3's schedules are picklable classes, so a checkpoint (model.zip) carries its schedule and a resumed run's
+# progress (num_timesteps / total_steps: one learn() call to total_steps, fresh or resumed) picks it up.
+LR_SCHEDULES: dict[str, Any] = {
+    "constant": ConstantSchedule,
+    "linear": lambda lr: LinearSchedule(lr, 0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,10 @@ class TrainConfig:
     n_epochs: int = 3
     """PPO epochs over each rollout."""
     learning_rate: float = 5e-4
-    """Adam learning rate (constant)."""
+    """Adam learning rate (the start of the schedule)."""
+    lr_schedule: str = "constant"
+    """"constant", or "linear": from learning_rate down to 0 at total_steps (CleanRL's anneal_lr); a resumed
+    run continues the same schedule."""
     gamma: float = 0.99
     """Discount per step."""
     gae_lambda: float = 0.95
@@ -159,6 +168,8 @@ class TrainConfig:
             raise ValueError(f"device = {self.device!r}: must be 'auto', 'cpu' or 'cuda'")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate = {self.learning_rate}: must be in (0, 1)")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule = {self.lr_schedule!r}: must be one of {list(LR_SCHEDULES)}")
         if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
             raise ValueError(f"gamma = {self.gamma}, gae_lambda = {self.gae_lambda}: each must be in [0, 1]")
 
@@ -206,7 +217,7 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> PPO:
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)
     return PPO(
-        POLICIES[cfg.policy], env, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+        POLICIES[cfg.policy], env, learning_rate=LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate), n_steps=cfg.n_steps, batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
         ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx}, seed=cfg.seed, device=cfg.device,
         verbose=0,

@@ -115,7 +115,7 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     [("seed", 10_001, "held-out"), ("policy", "cnn", "policy"), ("batch_size", 10_000, "batch_size"),
      ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every"),
      ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
-     ("train_world_steps", 0, "train_world_steps")],
+     ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -193,3 +193,28 @@ def test_burned_in_training_resumes_as_the_uninterrupted_run(tmp_path: Path) -> 
     resumed = train(replace(cfg, resume=str(cut.run_dir)))
     assert resumed.steps == 1024
     assert_same_params(whole.model_path, resumed.model_path)
+
+
+def learning_rates(run_dir: Path) -> list[tuple[int, float]]:
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars("train/learning_rate")]
+
+
+def test_linear_lr_schedule_decays_to_zero_and_resumes_on_the_same_line(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, total_steps=1024, eval_every=0, checkpoint_every=512, lr_schedule="linear")
+    whole = train(replace(cfg, runs_dir=tmp_path / "whole"))
+    lrs = learning_rates(whole.run_dir)
+    assert [step for step, _ in lrs] == [256, 384, 512, 640, 768, 896, 1024]  # one update per 128-step rollout
+    # SB3 logs the rate of each update, set from the progress at its start: 5e-4 * (1 - steps_before / 1024).
+    for step, lr in lrs:
+        assert lr == pytest.approx(5e-4 * (1 - (step - 128) / 1024), rel=1e-5), step
+    constant = learning_rates(train(replace(cfg, runs_dir=tmp_path / "constant", lr_schedule="constant")).run_dir)
+    assert [lr for _, lr in constant] == [pytest.approx(5e-4)] * len(lrs)
+    cut = train(replace(cfg, runs_dir=tmp_path / "cut"))
+    shutil.rmtree(cut.run_dir / "checkpoints" / "step_000000001024")
+    cut.model_path.unlink()
+    (cut.run_dir / "checkpoints" / "latest").write_text("step_000000000512")
+    resumed = train(replace(cfg, resume=str(cut.run_dir)))
+    assert_same_params(whole.model_path, resumed.model_path)
+    assert learning_rates(resumed.run_dir) == lrs
