@@ -8,8 +8,9 @@ over three training seeds each) without that bias and without touching held-out 
 best model plays the harness's protocol (burn-in of the logging policy, then ``--ticks`` ticks of
 ``--num-envs`` sessions, deterministic slates) on other worlds of training seeds that no run
 trained or validated on. The table gives, per experiment, the mean return and CTR over its runs
-and worlds with a 95% interval over its runs (each run's mean over the worlds). Results: stdout
-and ``--json`` (default ``select_runs.json`` in the first folder).
+and worlds with a 95% interval over its runs (each run's mean over the worlds); ``--baseline EXP``
+adds each experiment's return minus EXP's, paired by training seed. Results: stdout and ``--json``
+(default ``select_runs.json`` in the first folder).
 """
 
 from __future__ import annotations
@@ -59,6 +60,53 @@ def play(
     return [policy_summary(policy, config["env_id"], s, ticks, num_envs, burn_in, config["encoder"]) for s in seeds]
 
 
+def summarise(per_run: dict[str, dict[str, Any]], baseline: str = "") -> dict[str, dict[str, Any]]:
+    """Per experiment: its runs, mean return and CTR with a 95% interval over runs (each run's mean over the
+    worlds); with ``baseline``, also the paired return difference (experiment − baseline) over the training
+    seeds both have, mean and 95% interval over those seeds (the same seed shares its worlds and init draws,
+    so pairing removes the seed-to-seed spread)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in per_run.values():
+        groups[r["experiment"]].append(r)
+    table: dict[str, dict[str, Any]] = {}
+    by_seed = {name: {r["seed"]: float(np.mean(r["return"])) for r in rs} for name, rs in groups.items()}
+    for name, rs in sorted(groups.items()):
+        row: dict[str, Any] = {
+            "runs": len(rs),
+            "return": mean_ci([float(np.mean(r["return"])) for r in rs]),
+            "ctr": mean_ci([float(np.mean(r["ctr"])) for r in rs]),
+        }
+        if baseline and name != baseline:
+            shared = sorted(set(by_seed[name]) & set(by_seed[baseline]))
+            diffs = [by_seed[name][s] - by_seed[baseline][s] for s in shared]
+            row["paired_seeds"] = shared
+            row["return_minus_baseline"] = mean_ci(diffs)
+            row["better_seeds"] = sum(d > 0 for d in diffs)
+        table[name] = row
+    return table
+
+
+def format_table(table: dict[str, dict[str, Any]], baseline: str = "") -> str:
+    """``summarise``'s table as Markdown."""
+    head = "| experiment | runs | return (mean ± 95% CI over runs) | CTR |"
+    rule = "|---|---|---|---|"
+    if baseline:
+        head += f" return − {baseline}, paired by seed (mean ± 95% CI) | seeds better |"
+        rule += "---|---|"
+    lines = ["", head, rule]
+    for name, row in table.items():
+        (ret, ret_h), (ctr, ctr_h) = row["return"], row["ctr"]
+        line = f"| {name} | {row['runs']} | {ret:.2f} ± {ret_h:.2f} | {ctr:.3f} ± {ctr_h:.3f} |"
+        if baseline:
+            if "paired_seeds" in row:
+                (d, d_h), n = row["return_minus_baseline"], len(row["paired_seeds"])
+                line += f" {d:+.2f} ± {d_h:.2f} | {row['better_seeds']} of {n} |"
+            else:
+                line += " | |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", type=Path, nargs="+", help="run folders, or folders of runs")
@@ -67,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--num-envs", type=int, default=256, help="sessions per world")
     parser.add_argument("--burn-in", type=int, default=300, help="ticks of the harness's logging policy first")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: see the README's speed notes)")
+    parser.add_argument("--baseline", default="", help="an experiment to pair the others with, seed by seed")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(max(args.threads, 1))
@@ -84,6 +133,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--ticks {args.ticks}, --num-envs {args.num_envs}, --burn-in {args.burn_in}: each must be >= 1")
     runs = find_runs(args.paths)
     configs = {run: json.loads((run / "config.json").read_text()) for run in runs}
+    if args.baseline and args.baseline not in {c["experiment"] for c in configs.values()}:
+        parser.error(f"--baseline {args.baseline!r}: no run of that experiment under {[str(p) for p in args.paths]}")
     for run, config in configs.items():
         clash = used_seeds(config) & set(seeds)
         if clash:
@@ -96,18 +147,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "return": [r["return"] for r in results], "ctr": [r["ctr"] for r in results],
         }  # fmt: skip
         print(f"{run.name}: return {np.mean(per_run[str(run)]['return']):.2f}", flush=True)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in per_run.values():
-        groups[r["experiment"]].append(r)
-    table = {}
-    print("\n| experiment | runs | return (mean ± 95% CI over runs) | CTR |\n|---|---|---|---|")
-    for name, rs in sorted(groups.items()):
-        ret = mean_ci([float(np.mean(r["return"])) for r in rs])
-        ctr = mean_ci([float(np.mean(r["ctr"])) for r in rs])
-        table[name] = {"runs": len(rs), "return": ret, "ctr": ctr}
-        print(f"| {name} | {len(rs)} | {ret[0]:.2f} ± {ret[1]:.2f} | {ctr[0]:.3f} ± {ctr[1]:.3f} |")
+    table = summarise(per_run, args.baseline)
+    print(format_table(table, args.baseline))
     result = {"seeds": seeds, "ticks": args.ticks, "num_envs": args.num_envs, "burn_in": args.burn_in,
-              "runs": per_run, "experiments": table}  # fmt: skip
+              "baseline": args.baseline, "runs": per_run, "experiments": table}  # fmt: skip
     out = args.json or (args.paths[0] / "select_runs.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))

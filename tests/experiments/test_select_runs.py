@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from freshrec.experiments.select_runs import main, used_seeds
+from freshrec.experiments.select_runs import format_table, main, summarise, used_seeds
 from freshrec.experiments.train_agent import TrainConfig, train
 
 
@@ -25,8 +25,9 @@ def test_groups_runs_by_experiment_on_the_given_worlds(tmp_path: Path) -> None:
         tiny_run(tmp_path, experiment, seed)
     out = tmp_path / "sel.json"
     result = main([str(tmp_path), "--seeds", "9001,9002", "--ticks", "60", "--num-envs", "8", "--burn-in", "3",
-                   "--json", str(out)])  # fmt: skip
+                   "--json", str(out), "--baseline", "b"])  # fmt: skip
     assert json.loads(out.read_text())["experiments"].keys() == {"a", "b"}
+    assert result["experiments"]["a"]["paired_seeds"] == [0]  # only seed 0 ran both
     assert result["experiments"]["a"]["runs"] == 2 and result["experiments"]["b"]["runs"] == 1
     for run in result["runs"].values():
         assert len(run["return"]) == 2 and all(r >= 0 for r in run["return"])
@@ -45,6 +46,9 @@ def test_seeds_a_run_used_are_refused(tmp_path: Path, capsys: pytest.CaptureFixt
         with pytest.raises(SystemExit):
             main([str(run), "--seeds", bad])
         assert why in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(run), "--seeds", "9001", "--baseline", "nope"])
+    assert "--baseline 'nope': no run of that experiment" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no such folder"):
         main([str(tmp_path / "nothing_here")])
     (tmp_path / "empty").mkdir()
@@ -56,3 +60,21 @@ def test_burned_in_training_worlds_count_as_used() -> None:
     config = TrainConfig(seed=0, total_steps=200_000, train_world_steps=65_536, train_burn_in=300).to_json()
     assert {0, 5_000, 2_500, 7_501, 7_502, 7_503, 7_504} <= used_seeds(config)
     assert 7_501 not in used_seeds({**config, "train_burn_in": 0})
+
+
+def test_paired_difference_uses_the_shared_seeds_only() -> None:
+    def run(experiment: str, seed: int, ret: float) -> dict[str, object]:
+        return {"experiment": experiment, "seed": seed, "return": [ret, ret], "ctr": [0.5, 0.5]}
+
+    per_run = {
+        "b0": run("base", 0, 5.0), "b1": run("base", 1, 7.0), "b2": run("base", 2, 6.0),
+        "n0": run("new", 0, 6.0), "n1": run("new", 1, 7.5), "n3": run("new", 3, 100.0),
+    }  # fmt: skip
+    table = summarise(per_run, "base")
+    new = table["new"]
+    assert new["paired_seeds"] == [0, 1] and new["better_seeds"] == 2
+    mean, half = new["return_minus_baseline"]
+    assert mean == 0.75 and half == pytest.approx(12.706 * 0.25, rel=1e-3)  # t(1) * sd([1, .5]) / sqrt(2)
+    assert "paired_seeds" not in table["base"] and table["new"]["runs"] == 3
+    assert "| new | 3 |" in format_table(table, "base") and "+0.75" in format_table(table, "base")
+    assert "paired" not in format_table(summarise(per_run))

@@ -218,3 +218,9 @@ def test_linear_lr_schedule_decays_to_zero_and_resumes_on_the_same_line(tmp_path
     resumed = train(replace(cfg, resume=str(cut.run_dir)))
     assert_same_params(whole.model_path, resumed.model_path)
     assert learning_rates(resumed.run_dir) == lrs
+
+
+def test_a_config_saved_before_lr_schedule_existed_reads_as_constant(tmp_path: Path) -> None:
+    saved = tiny(tmp_path).to_json()
+    assert saved.pop("lr_schedule") == "linear"  # the default
+    assert TrainConfig.from_json(saved).lr_schedule == "constant"
