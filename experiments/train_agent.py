@@ -217,8 +217,9 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> PPO:
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)
+    lr = LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate)
     return PPO(
-        POLICIES[cfg.policy], env, learning_rate=LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate), n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+        POLICIES[cfg.policy], env, learning_rate=lr, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
         ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx}, seed=cfg.seed, device=cfg.device,
         verbose=0,
