@@ -70,6 +70,11 @@ def summarise(per_run: dict[str, dict[str, Any]], baseline: str = "") -> dict[st
         groups[r["experiment"]].append(r)
     table: dict[str, dict[str, Any]] = {}
     by_seed = {name: {r["seed"]: float(np.mean(r["return"])) for r in rs} for name, rs in groups.items()}
+    if baseline:  # pairing needs one run per (experiment, seed): a second would be dropped silently
+        for name, rs in groups.items():
+            if len(by_seed[name]) < len(rs):
+                seeds = sorted(r["seed"] for r in rs)
+                raise ValueError(f"experiment {name!r} has several runs of one training seed ({seeds}): cannot pair")
     for name, rs in sorted(groups.items()):
         row: dict[str, Any] = {
             "runs": len(rs),

@@ -75,7 +75,8 @@ def attend(mha: nn.MultiheadAttention, x: torch.Tensor, memory: torch.Tensor, pa
     projection with copies and, on CPU, runs a flash-attention kernel made for long sequences;
     with L, S near 30 its copies, zero-fills and that kernel dominated the torch profile of a PPO
     update (1 thread); without them an update took a fifth less time. Here the projection is
-    split by views and the scores are a batched matmul. Same parameters (``in_proj_weight``, ``out_proj``), so models load either way.
+    split by views and the scores are a batched matmul. Same parameters (``in_proj_weight``,
+    ``out_proj``), so models load either way.
     """
     d, heads = mha.embed_dim, mha.num_heads
     w, b = mha.in_proj_weight, mha.in_proj_bias

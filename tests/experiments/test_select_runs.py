@@ -78,3 +78,7 @@ def test_paired_difference_uses_the_shared_seeds_only() -> None:
     assert "paired_seeds" not in table["base"] and table["new"]["runs"] == 3
     assert "| new | 3 |" in format_table(table, "base") and "+0.75" in format_table(table, "base")
     assert "paired" not in format_table(summarise(per_run))
+    per_run["n0bis"] = run("new", 0, 9.0)
+    with pytest.raises(ValueError, match="'new' has several runs of one training seed"):
+        summarise(per_run, "base")
+    assert summarise(per_run)["new"]["runs"] == 4  # unpaired, every run counts
