@@ -15,6 +15,7 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
 - ``default-2-threads``: the same with 2 torch threads;
 - ``self-attention``: the default with candidates also attending to each other (a decoder
   layer instead of ``CrossBlock``);
+- ``match-features``: the default with the candidates' text-match features (``text_match``);
 - ``mlp``: the MLP ablation at the default settings.
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
@@ -48,6 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "torch-layers": {"threads": 1, "rollouts": 2, "reference_layers": True},
     "default-2-threads": {"threads": 2, "rollouts": 2},
     "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
+    "match-features": {"threads": 1, "rollouts": 2, "match_features": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
 }
 

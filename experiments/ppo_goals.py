@@ -1,11 +1,17 @@
 """The PPO issue's quality goals, checked on a harness report: per-seed paired ratios with 95% intervals.
 
     python -m freshrec.experiments.ppo_goals runs/demo/report/results.json [--agent ppo]
+    python -m freshrec.experiments.ppo_goals results.json --agent ppo-seed0,ppo-seed1,ppo-seed2  # + over seeds
 
 Every agent in a harness run meets the same burned-in world on each held-out seed, so each goal is
 computed per seed (agent against baseline on that world) and summarised as mean ± 95% CI (Student
 t) over seeds. "Best CF/SVD" is, per metric, the best of item-kNN, user-kNN, SVD and SVD fold-in by
 their mean over seeds. recall@K is at the slate size K (5 here; the world shows five items).
+
+With several agents (one per training seed) a last table takes each goal over training seeds:
+every agent's mean over held-out seeds is one value, summarised as mean ± 95% CI (Student t)
+over the agents, with how many of them meet the target on their own mean. That interval is the
+one that says whether the training recipe, not one lucky run, meets a goal.
 """
 
 from __future__ import annotations
@@ -61,27 +67,54 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     return rows
 
 
-def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+def across_seeds(table: dict[str, dict[str, dict[str, Any]]], agents: list[str], k: int = 5) -> list[dict[str, Any]]:
+    """Each goal over training seeds: the agents' per-seed means (one value per agent), mean ± 95% CI over agents."""
+    per_agent = [goals(table, a, k) for a in agents]
+    rows = []
+    for i, first in enumerate(per_agent[0]):
+        values = [rows_[i]["mean"] for rows_ in per_agent]  # the same goal, in the same order, for every agent
+        m, h = mean_ci(values)
+        met = (m >= first["target"]) if first["higher"] else (m <= first["target"])
+        clears = (m - h >= first["target"]) if first["higher"] else (m + h <= first["target"])
+        rows.append({**first, "mean": m, "ci95": h, "values": values, "met": bool(met) and not math.isnan(m),
+                     "clears": bool(clears) and not math.isnan(h),
+                     "agents_meeting": sum(bool(r[i]["met"]) for r in per_agent)})  # fmt: skip
+    return rows
+
+
+def _print(title: str, rows: list[dict[str, Any]]) -> None:
+    print(f"### {title}\n")
+    print("| goal | mean ± 95% CI | target | mean meets it | whole CI meets it |\n|---|---|---|---|---|")
+    yes = {True: "yes", False: "no"}
+    for r in rows:
+        op = ">=" if r["higher"] else "<="
+        extra = f" ({r['agents_meeting']} of {len(r['values'])} seeds)" if "agents_meeting" in r else ""
+        print(
+            f"| {r['goal']} | {r['mean']:.3g} ± {r['ci95']:.2g} | {op} {r['target']:.3g} | {yes[r['met']]}{extra} | {yes[r['clears']]} |"
+        )
+    print()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a harness results.json")
-    parser.add_argument("--agent", default="ppo", help="the agent to check")
+    parser.add_argument("--agent", default="ppo", help="the agent to check; comma-separated: one per training seed")
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())["results"]
-    out = {}
+    agents = [a for a in args.agent.split(",") if a]
+    out: dict[str, Any] = {}
     for env_id, table in results.items():
-        if args.agent not in table:
+        missing = [a for a in agents if a not in table]
+        if missing:
+            if len(missing) < len(agents):
+                raise SystemExit(f"{args.results}: {env_id} lacks agents {missing} (it has {sorted(table)})")
             continue
-        rows = goals(table, args.agent)
-        out[env_id] = rows
-        print(f"### {env_id}: {args.agent}\n")
-        print("| goal | per-seed mean ± 95% CI | target | mean meets it | whole CI meets it |\n|---|---|---|---|---|")
-        for r in rows:
-            op = ">=" if r["higher"] else "<="
-            yes = {True: "yes", False: "no"}
-            print(
-                f"| {r['goal']} | {r['mean']:.3g} ± {r['ci95']:.2g} | {op} {r['target']:.3g} | {yes[r['met']]} | {yes[r['clears']]} |"
-            )
-        print()
+        out[env_id] = {a: goals(table, a) for a in agents}
+        for a in agents:
+            _print(f"{env_id}: {a} (per held-out seed)", out[env_id][a])
+        if len(agents) > 1:
+            out[env_id]["across_seeds"] = across_seeds(table, agents)
+            _print(f"{env_id}: {', '.join(agents)} (over training seeds)", out[env_id]["across_seeds"])
     return out
 
 

@@ -107,6 +107,10 @@ class TrainConfig:
     """Attention heads (transformer policy)."""
     candidate_self_attention: bool = False
     """Candidates also attend to each other (PyTorch's decoder layer; slower, see README)."""
+    match_features: bool = False
+    """Each candidate token also gets its text's match with the user's clicks and skips (``text_match`` in
+    agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README,
+    "Match features")."""
     warm_start_ticks: int = 0
     """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
     warm_start_epochs: int = 3
@@ -213,7 +217,7 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> PPO:
     """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``, then ``extractor``'s
     keyword arguments for the features extractor, e.g. ``reference_layers=True``)."""
-    fx: dict[str, Any] = {"d_model": cfg.d_model}
+    fx: dict[str, Any] = {"d_model": cfg.d_model, "match_features": cfg.match_features}
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)

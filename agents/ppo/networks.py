@@ -4,7 +4,9 @@ Both return per-candidate embeddings and one summary embedding, (B, 1 + M, d): r
 user (history, skipped items, context), rows 1..M are the candidates in observation order. The
 policy scores candidates from rows 1..M and reads the value from row 0 and the candidates' mean.
 Candidates are described by public features only (text projection, age, popularity), so a
-brand-new item is scored from its text at once; there are no id embeddings.
+brand-new item is scored from its text at once; there are no id embeddings. With
+``match_features=True`` (off by default) each candidate token also gets how its text matches the
+user's clicks and skips (``text_match``), the affinity LinUCB's context is built on.
 
 Observation keys read (flattened token arrays, see ``freshrec.envs.observation``):
 ``candidate_features`` (B, M*F), ``history_features`` (B, H*F), ``history_mask`` (B, H),
@@ -52,8 +54,38 @@ class TokenEmbedding(nn.Module):
         self.slots = nn.ParameterList([nn.Parameter(torch.zeros(n, d_model)) for n in lengths])
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, kind: int, tokens: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.proj(tokens) + self.slots[kind])
+    def forward(self, kind: int, tokens: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """``extra`` (B, L, d), when given, is added before the norm (the candidates' match embedding)."""
+        x = self.proj(tokens) + self.slots[kind]
+        return self.norm(x if extra is None else x + extra)
+
+
+def text_match(
+    cand: torch.Tensor, hist: torch.Tensor, hist_pad: torch.Tensor, skip: torch.Tensor, skip_pad: torch.Tensor
+) -> torch.Tensor:
+    """How each candidate's text matches the user's: (B, M, 2P + 1), P = F - 3 text columns.
+
+    ``[c ⊙ mean clicked text (P), c ⊙ mean skipped text (P), max over clicks of c · h (1)] * P``,
+    c the candidate's text. The first block is LinUCB's personalising context (``agents/bandit.py``);
+    the skipped block says what the user just passed over; the max is the nearest click, which a
+    mean of drifting tastes blurs. The attention layers can learn such products themselves; given
+    as inputs, a linear map reads them at once. Tried as the default and not kept: on validation
+    worlds PPO scored lower with them (README, "Match features"). Times P because text rows have
+    norms below 1 over P columns, so the products are ~1/P of the features' scale. No history (or
+    no skips) gives zeros.
+    """
+    p = cand.shape[-1] - 3
+    c, h, s = cand[..., :p], hist[..., :p], skip[..., :p]  # (B, M, P), (B, H, P), (B, Q, P)
+
+    def mean(tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:  # (B, P)
+        keep = (~pad).unsqueeze(-1).to(tokens.dtype)
+        return (tokens * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+
+    dots = torch.bmm(c, h.transpose(1, 2)).masked_fill(hist_pad.unsqueeze(1), -math.inf)  # (B, M, H)
+    nearest = dots.max(-1, keepdim=True).values  # (B, M, 1); -inf without history
+    nearest = torch.where(torch.isfinite(nearest), nearest, torch.zeros_like(nearest))
+    prods = [c * mean(h, hist_pad).unsqueeze(1), c * mean(s, skip_pad).unsqueeze(1), nearest]
+    return torch.cat(prods, dim=-1) * p
 
 
 def split_tokens(obs: dict[str, torch.Tensor], m: int, h: int, q: int, f: int) -> tuple[torch.Tensor, ...]:
@@ -190,7 +222,8 @@ class TransformerExtractor(BaseFeaturesExtractor):
     Encoder: self-attention over [summary, history (H), skipped (Q)], padding masked; the summary
     token starts from the context. Then each candidate attends to the encoded user tokens
     (``CrossBlock``); with ``candidate_self_attention=True`` a decoder layer also lets the
-    candidates attend to each other. Output (B, 1 + M, d_model).
+    candidates attend to each other; ``match_features=True`` adds a linear map of ``text_match``
+    to each candidate's embedding. Output (B, 1 + M, d_model).
     Dropout is 0: PPO's probability ratio needs the same network when acting and when updating.
 
     The layers compute exactly PyTorch's ``TransformerEncoderLayer`` / ``TransformerDecoderLayer``
@@ -208,6 +241,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         ffn_mult: int = 2,
         candidate_self_attention: bool = False,
         reference_layers: bool = False,
+        match_features: bool = False,
     ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
@@ -215,6 +249,8 @@ class TransformerExtractor(BaseFeaturesExtractor):
             raise ValueError(f"d_model = {d_model}: must be a multiple of heads = {heads}")
         self.shape = (m, h, q, f)
         self.embed = TokenEmbedding(f, d_model, (m, h, q))
+        # (2P + 1) match columns -> d, added to each candidate's embedding; None without them.
+        self.match = nn.Linear(2 * (f - 3) + 1, d_model) if match_features else None
         self.summary = nn.Linear(c, d_model)
         ffn = ffn_mult * d_model
         self.encoder: nn.Module
@@ -243,7 +279,8 @@ class TransformerExtractor(BaseFeaturesExtractor):
         )  # (B, 1 + H + Q, d)
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=cand.device), hist_pad, skip_pad], dim=1)
         memory = self.encoder(user, src_key_padding_mask=pad)
-        cands = self.embed(0, cand)  # (B, M, d)
+        extra = None if self.match is None else self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        cands = self.embed(0, cand, extra)  # (B, M, d)
         for block in self.decoder:
             cands = block(cands, memory, memory_key_padding_mask=pad)
         return self.out_norm(torch.cat([memory[:, :1], cands], dim=1))
@@ -253,11 +290,14 @@ class MLPExtractor(BaseFeaturesExtractor):
     """The ablation: the same tokens, no attention. The user is the masked mean of history and skipped
     tokens plus the context; each candidate is an MLP of [its token, the user]. Output (B, 1 + M, d)."""
 
-    def __init__(self, observation_space: spaces.Dict, d_model: int = 64, hidden: int = 64) -> None:
+    def __init__(
+        self, observation_space: spaces.Dict, d_model: int = 64, hidden: int = 64, match_features: bool = False
+    ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
         self.shape = (m, h, q, f)
         self.embed = TokenEmbedding(f, d_model, (m, h, q))
+        self.match = nn.Linear(2 * (f - 3) + 1, d_model) if match_features else None  # as the Transformer's
         self.user = nn.Sequential(nn.Linear(2 * d_model + c, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.cand = nn.Sequential(nn.Linear(2 * d_model, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.out_norm = nn.LayerNorm(d_model)
@@ -273,6 +313,7 @@ class MLPExtractor(BaseFeaturesExtractor):
         user = self.user(
             torch.cat([mean(self.embed(1, hist), hist_pad), mean(self.embed(2, skip), skip_pad), context], 1)
         )
-        c = self.embed(0, cand)
+        extra = None if self.match is None else self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        c = self.embed(0, cand, extra)
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))
         return self.out_norm(torch.cat([user.unsqueeze(1), cands], dim=1))

@@ -72,3 +72,28 @@ def test_goals_are_paired_per_seed_ratios() -> None:
     assert rows["return / sequence-transformer"]["mean"] == pytest.approx((6 / 5 + 9 / 10) / 2)
     assert rows["(return - random) /"]["mean"] == pytest.approx((0.5 + 0.8) / 2)
     assert not rows["(return - random) /"]["met"]
+
+
+def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One value per training seed (its mean over held-out seeds), then mean and t interval over seeds."""
+    from freshrec.experiments import ppo_goals
+
+    def agent(ret: list[float]) -> dict[str, dict[str, list[float]]]:
+        ones = [1.0] * len(ret)
+        return {"return": {"values": ret}, "recall@5": {"values": ones}, "drift_recovery_steps": {"values": ones},
+                "new_item_first_click": {"values": ones}}  # fmt: skip
+
+    table = {"svd": agent([2.0, 4.0]), "a": agent([4.0, 8.0]), "b": agent([2.0, 4.0]), "c": agent([3.0, 6.0])}
+    rows = ppo_goals.across_seeds(table, ["a", "b", "c"])  # type: ignore[arg-type]
+    ret = rows[0]
+    assert ret["goal"].startswith("return / best CF-SVD")
+    assert ret["values"] == [2.0, 1.0, 1.5] and ret["mean"] == pytest.approx(1.5)
+    assert ret["ci95"] == pytest.approx(ppo_goals.mean_ci([2.0, 1.0, 1.5])[1])
+    assert ret["agents_meeting"] == 2 and ret["met"] and not ret["clears"]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"results": {"env": table}}))
+    out = ppo_goals.main([str(path), "--agent", "a,b,c"])
+    assert out["env"]["across_seeds"][0]["mean"] == pytest.approx(1.5)
+    assert "(2 of 3 seeds)" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="lacks agents"):
+        ppo_goals.main([str(path), "--agent", "a,zz"])

@@ -122,6 +122,21 @@ def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: objec
         tiny(tmp_path, **{field: value})
 
 
+@pytest.mark.parametrize("policy", ["transformer", "mlp"])
+def test_match_features_flag_reaches_the_policy(policy: str) -> None:
+    """--match-features builds the match map; off (the default) builds none, and a saved config reads back."""
+    from freshrec.experiments.cli import parse_config
+    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+
+    small = ["--policy", policy, "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "8", "--batch-size", "64"]
+    for flags, on in (([], False), (["--match-features"], True)):
+        cfg = parse_config(TrainConfig, [*flags, *small], None)
+        assert cfg.match_features is on
+        extractor = make_model(cfg, make_training_env(cfg)).policy.features_extractor
+        assert (getattr(extractor, "match", None) is not None) is on
+        assert TrainConfig.from_json(cfg.to_json()).match_features is on
+
+
 def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
     from freshrec.envs.vector import FreshRecVectorEnv
     from freshrec.experiments.train_agent import make_model, make_training_env
