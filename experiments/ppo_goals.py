@@ -29,6 +29,15 @@ from freshrec.experiments.evaluate import mean_ci
 CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
 
 
+def verdict(values: list[float], target: float, higher: bool) -> dict[str, Any]:
+    """Mean and 95% CI of ``values``, whether the mean meets ``target`` and whether the whole interval does
+    (met with 95% confidence, not just on average)."""
+    m, h = mean_ci(values)
+    met = (m >= target) if higher else (m <= target)
+    clears = (m - h >= target) if higher else (m + h <= target)
+    return {"mean": m, "ci95": h, "met": bool(met) and not math.isnan(m), "clears": bool(clears) and not math.isnan(h)}
+
+
 def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -> list[dict[str, Any]]:
     """One row per goal: what, the per-seed values' mean and CI, the target, and whether the mean meets it."""
 
@@ -42,12 +51,7 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     rows = []
 
     def add(goal: str, per_seed: np.ndarray, target: float, higher: bool = True) -> None:
-        m, h = mean_ci(list(per_seed))
-        met = (m >= target) if higher else (m <= target)
-        # The whole interval on the right side of the target: met with 95% confidence, not just on average.
-        clears = (m - h >= target) if higher else (m + h <= target)
-        rows.append({"goal": goal, "mean": m, "ci95": h, "target": target, "higher": higher,
-                     "met": bool(met) and not math.isnan(m), "clears": bool(clears) and not math.isnan(h)})  # fmt: skip
+        rows.append({"goal": goal, "target": target, "higher": higher, **verdict(list(per_seed), target, higher)})
 
     b = best("return")
     add(f"return / best CF-SVD ({b})", vals(agent, "return") / vals(b, "return"), 1.5)
@@ -67,18 +71,16 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     return rows
 
 
-def across_seeds(table: dict[str, dict[str, dict[str, Any]]], agents: list[str], k: int = 5) -> list[dict[str, Any]]:
-    """Each goal over training seeds: the agents' per-seed means (one value per agent), mean ± 95% CI over agents."""
-    per_agent = [goals(table, a, k) for a in agents]
+def across_seeds(per_agent: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each goal over training seeds, from ``goals``' rows of each agent (one agent per training seed): the
+    agents' per-held-out-seed means are one value each, summarised as mean ± 95% CI over agents."""
     rows = []
     for i, first in enumerate(per_agent[0]):
-        values = [rows_[i]["mean"] for rows_ in per_agent]  # the same goal, in the same order, for every agent
-        m, h = mean_ci(values)
-        met = (m >= first["target"]) if first["higher"] else (m <= first["target"])
-        clears = (m - h >= first["target"]) if first["higher"] else (m + h <= first["target"])
-        rows.append({**first, "mean": m, "ci95": h, "values": values, "met": bool(met) and not math.isnan(m),
-                     "clears": bool(clears) and not math.isnan(h),
-                     "agents_meeting": sum(bool(r[i]["met"]) for r in per_agent)})  # fmt: skip
+        values = [agent_rows[i]["mean"] for agent_rows in per_agent]  # goals come in one order for every agent
+        meeting = sum(bool(agent_rows[i]["met"]) for agent_rows in per_agent)
+        rows.append(
+            {**first, **verdict(values, first["target"], first["higher"]), "values": values, "agents_meeting": meeting}
+        )
     return rows
 
 
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for a in agents:
             _print(f"{env_id}: {a} (per held-out seed)", out[env_id][a])
         if len(agents) > 1:
-            out[env_id]["across_seeds"] = across_seeds(table, agents)
+            out[env_id]["across_seeds"] = across_seeds([out[env_id][a] for a in agents])
             _print(f"{env_id}: {', '.join(agents)} (over training seeds)", out[env_id]["across_seeds"])
     return out
 

@@ -89,7 +89,8 @@ class TrainConfig:
     """Adam learning rate (the start of the schedule)."""
     lr_schedule: str = "linear"
     """"linear": from learning_rate down to 0 at total_steps (CleanRL's anneal_lr), chosen on validation worlds
-    over five training seeds (README, "Defaults"); or "constant". A resumed run continues the same schedule."""
+    over five training seeds (README, "Choosing the learning-rate schedule"); or "constant". A resumed run
+    continues the same schedule."""
     gamma: float = 0.99
     """Discount per step."""
     gae_lambda: float = 0.95
@@ -98,7 +99,7 @@ class TrainConfig:
     """PPO clip range."""
     ent_coef: float = 0.03
     """Entropy bonus on the chain-rule slate entropy (see PlackettLuceDistribution); 0.03 chosen on validation
-    worlds over three training seeds (README, "Defaults")."""
+    worlds over three training seeds (README, "Choosing the entropy bonus")."""
     d_model: int = 32
     """Token width of the policy."""
     layers: int = 1

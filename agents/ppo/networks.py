@@ -48,16 +48,25 @@ class TokenEmbedding(nn.Module):
     slots by source: newest, trending, then sampled); the features carry the rest.
     """
 
-    def __init__(self, features: int, d_model: int, lengths: tuple[int, ...]) -> None:
+    def __init__(self, features: int, d_model: int, lengths: tuple[int, ...], match: bool = False) -> None:
         super().__init__()
         self.proj = nn.Linear(features, d_model)
         self.slots = nn.ParameterList([nn.Parameter(torch.zeros(n, d_model)) for n in lengths])
         self.norm = nn.LayerNorm(d_model)
+        # With ``match``: (2P + 1) ``text_match`` columns -> d, added to each candidate's embedding.
+        self.match = nn.Linear(2 * (features - 3) + 1, d_model) if match else None
 
-    def forward(self, kind: int, tokens: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        """``extra`` (B, L, d), when given, is added before the norm (the candidates' match embedding)."""
-        x = self.proj(tokens) + self.slots[kind]
-        return self.norm(x if extra is None else x + extra)
+    def forward(self, kind: int, tokens: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(tokens) + self.slots[kind])
+
+    def candidates(
+        self, cand: torch.Tensor, hist: torch.Tensor, hist_pad: torch.Tensor, skip: torch.Tensor, skip_pad: torch.Tensor
+    ) -> torch.Tensor:
+        """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on."""
+        if self.match is None:
+            return self(0, cand)
+        x = self.proj(cand) + self.slots[0] + self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        return self.norm(x)
 
 
 def text_match(
@@ -248,9 +257,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         if d_model % heads:
             raise ValueError(f"d_model = {d_model}: must be a multiple of heads = {heads}")
         self.shape = (m, h, q, f)
-        self.embed = TokenEmbedding(f, d_model, (m, h, q))
-        # (2P + 1) match columns -> d, added to each candidate's embedding; None without them.
-        self.match = nn.Linear(2 * (f - 3) + 1, d_model) if match_features else None
+        self.embed = TokenEmbedding(f, d_model, (m, h, q), match=match_features)
         self.summary = nn.Linear(c, d_model)
         ffn = ffn_mult * d_model
         self.encoder: nn.Module
@@ -279,8 +286,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         )  # (B, 1 + H + Q, d)
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=cand.device), hist_pad, skip_pad], dim=1)
         memory = self.encoder(user, src_key_padding_mask=pad)
-        extra = None if self.match is None else self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
-        cands = self.embed(0, cand, extra)  # (B, M, d)
+        cands = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad)  # (B, M, d)
         for block in self.decoder:
             cands = block(cands, memory, memory_key_padding_mask=pad)
         return self.out_norm(torch.cat([memory[:, :1], cands], dim=1))
@@ -296,8 +302,7 @@ class MLPExtractor(BaseFeaturesExtractor):
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
         self.shape = (m, h, q, f)
-        self.embed = TokenEmbedding(f, d_model, (m, h, q))
-        self.match = nn.Linear(2 * (f - 3) + 1, d_model) if match_features else None  # as the Transformer's
+        self.embed = TokenEmbedding(f, d_model, (m, h, q), match=match_features)
         self.user = nn.Sequential(nn.Linear(2 * d_model + c, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.cand = nn.Sequential(nn.Linear(2 * d_model, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.out_norm = nn.LayerNorm(d_model)
@@ -313,7 +318,6 @@ class MLPExtractor(BaseFeaturesExtractor):
         user = self.user(
             torch.cat([mean(self.embed(1, hist), hist_pad), mean(self.embed(2, skip), skip_pad), context], 1)
         )
-        extra = None if self.match is None else self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
-        c = self.embed(0, cand, extra)
+        c = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad)
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))
         return self.out_norm(torch.cat([user.unsqueeze(1), cands], dim=1))

@@ -112,7 +112,7 @@ def test_match_features_read_only_valid_tokens(batch: tuple[object, dict[str, to
     torch.manual_seed(0)
     cls = TransformerExtractor if kind == "transformer" else MLPExtractor
     on = cls(space, d_model=16, match_features=True)  # type: ignore[arg-type]
-    assert isinstance(on.match, torch.nn.Linear) and cls(space, d_model=16).match is None  # type: ignore[arg-type]
+    assert isinstance(on.embed.match, torch.nn.Linear) and cls(space, d_model=16).embed.match is None  # type: ignore[arg-type]
     noisy = dict(obs)
     for key in ("history", "skipped"):
         pad = (obs[f"{key}_mask"] < 0.5).repeat_interleave(19, dim=1)
@@ -123,7 +123,7 @@ def test_match_features_read_only_valid_tokens(batch: tuple[object, dict[str, to
     before = on(obs)
     torch.testing.assert_close(on(noisy), before)
     with torch.no_grad():  # the match embedding reaches the output: without it the candidates' rows change
-        on.match.weight.zero_()  # type: ignore[union-attr]
-        on.match.bias.zero_()  # type: ignore[union-attr]
+        on.embed.match.weight.zero_()  # type: ignore[union-attr]
+        on.embed.match.bias.zero_()  # type: ignore[union-attr]
     after = on(obs)
     assert not torch.allclose(after[:, 1:], before[:, 1:])

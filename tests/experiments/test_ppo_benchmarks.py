@@ -84,7 +84,7 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
                 "new_item_first_click": {"values": ones}}  # fmt: skip
 
     table = {"svd": agent([2.0, 4.0]), "a": agent([4.0, 8.0]), "b": agent([2.0, 4.0]), "c": agent([3.0, 6.0])}
-    rows = ppo_goals.across_seeds(table, ["a", "b", "c"])  # type: ignore[arg-type]
+    rows = ppo_goals.across_seeds([ppo_goals.goals(table, a) for a in "abc"])  # type: ignore[arg-type]
     ret = rows[0]
     assert ret["goal"].startswith("return / best CF-SVD")
     assert ret["values"] == [2.0, 1.0, 1.5] and ret["mean"] == pytest.approx(1.5)

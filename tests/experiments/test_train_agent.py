@@ -133,7 +133,7 @@ def test_match_features_flag_reaches_the_policy(policy: str) -> None:
         cfg = parse_config(TrainConfig, [*flags, *small], None)
         assert cfg.match_features is on
         extractor = make_model(cfg, make_training_env(cfg)).policy.features_extractor
-        assert (getattr(extractor, "match", None) is not None) is on
+        assert (extractor.embed.match is not None) is on  # type: ignore[union-attr]
         assert TrainConfig.from_json(cfg.to_json()).match_features is on
 
 
