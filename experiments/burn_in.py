@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -103,7 +104,11 @@ def burn_in(
     result = BurnIn(pickle.dumps((env, obs)), Transitions.concat(log))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(result))
+        # Written aside, then renamed: a run killed mid-write (the file is ~240 MB at the harness's
+        # size) must not leave a truncated pickle that every later run would fail to load.
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part.write_bytes(pickle.dumps(result))
+        os.replace(part, path)
     return result
 
 

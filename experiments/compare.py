@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -238,8 +239,11 @@ def _flat_config(cfg: CompareConfig) -> dict[str, Any]:
     return out
 
 
-def run(cfg: CompareConfig) -> list[RunRecord]:
-    """Every agent x env id x seed; burn-ins are computed once per (env id, seed) and cached under the root."""
+def run(cfg: CompareConfig, after_each: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+    """Every agent x env id x seed; burn-ins are computed once per (env id, seed) and cached under the root.
+
+    ``after_each`` is called with every finished run (the demo checks its training process there).
+    """
     if cfg.threads:
         import torch
 
@@ -256,12 +260,19 @@ def run(cfg: CompareConfig) -> list[RunRecord]:
                 record = run_one(cfg, agent_name, env_id, seed, start)
                 records.append(record)
                 if cfg.progress:
-                    s = record.summary
-                    print(
-                        f"  {env_id.split('/')[-1]:>16} seed {seed} {agent_name:>20}: CTR {s['ctr']:.3f}  "
-                        f"return {s['return']:.2f}  ({record.seconds:.0f} s)"
-                    )
+                    print(describe(record))
+                if after_each is not None:
+                    after_each(record)
     return records
+
+
+def describe(record: RunRecord) -> str:
+    """The one-line progress report of a finished run."""
+    s = record.summary
+    return (
+        f"  {record.env_id.split('/')[-1]:>16} seed {record.seed} {record.agent:>20}: CTR {s['ctr']:.3f}  "
+        f"return {s['return']:.2f}  ({record.seconds:.0f} s)"
+    )
 
 
 def agent_seed(seed: int) -> int:

@@ -9,23 +9,31 @@
    ticks each; prints the table (mean ± 95% CI over seeds) and writes the report (Markdown + PNG).
 3. Prints the ``tensorboard`` command that overlays the training curves and every agent's runs.
 
-    python -m freshrec.experiments.demo [--train-steps 500000] [--seeds 3] [--ticks 1000]
+    python -m freshrec.experiments.demo [--train-steps 500000] [--seeds 3] [--ticks 1000] [--no-parallel]
 
-About 8 minutes on 2 CPU cores (see README).
+With two or more cores (the default ``--parallel``), PPO trains in a second process while this one
+runs the baselines on the held-out worlds; only PPO's own evaluation waits for the training. Every
+process uses one torch thread and one BLAS thread, as the one-after-the-other run does, so both
+orders give the same results. The README gives the time on 2 CPU cores.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 from freshrec.agents.registry import BASELINES
 from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments import compare
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.seeds import EVAL_SEEDS
-from freshrec.experiments.train_agent import TrainConfig, train
+from freshrec.experiments.train_agent import TrainConfig, TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class DemoConfig:
     """Item text encoder: "minilm" (bundled all-MiniLM-L6-v2) or "hashing:DIM"."""
     progress: bool = True
     """Progress bars."""
+    parallel: bool = True
+    """Train PPO in a second process while the baselines run in this one (used only with 2+ cores)."""
 
     def __post_init__(self) -> None:
         if self.env_id not in ENV_IDS:
@@ -67,30 +77,73 @@ class DemoConfig:
         return self.runs_dir / "demo"
 
 
+def cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _train_beside(cfg: TrainConfig) -> TrainResult:
+    """``train`` in the demo's second process, which ends itself if the demo's process dies.
+
+    ``Pool`` stops its worker when the demo exits normally or raises (Ctrl-C included), but not when
+    the demo is killed (SIGTERM, SIGKILL); the orphaned worker would otherwise train on for minutes.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:  # a dead parent's children are re-parented
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return train(cfg)
+
+
 def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
     """Command line entry point."""
     cfg = parse_config(DemoConfig, argv, __doc__)
     began = time.perf_counter()
-    print(
-        f"[1/2] training PPO (Transformer policy) on {cfg.env_id} for {cfg.train_steps:,} env steps, seed {cfg.train_seed}"
-    )
-    trained = train(
-        TrainConfig(
-            env_id=cfg.env_id, experiment="ppo", seed=cfg.train_seed, total_steps=cfg.train_steps,
-            encoder=cfg.encoder, runs_dir=cfg.root / "ppo", progress=cfg.progress,
-            eval_every=max(cfg.train_steps // 5, 1), checkpoint_every=max(cfg.train_steps // 2, 1),
-        )
+    tcfg = TrainConfig(
+        env_id=cfg.env_id, experiment="ppo", seed=cfg.train_seed, total_steps=cfg.train_steps,
+        encoder=cfg.encoder, runs_dir=cfg.root / "ppo", progress=cfg.progress,
+        eval_every=max(cfg.train_steps // 5, 1), checkpoint_every=max(cfg.train_steps // 2, 1),
     )  # fmt: skip
-    print(f"      {trained.steps:,} steps in {trained.seconds:.0f} s ({trained.steps_per_second:,.0f} env steps/s)")
-    print(
-        f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {list(EVAL_SEEDS[: cfg.seeds])}"
-    )
-    ccfg = compare.CompareConfig(
-        experiment="demo", agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.best_model_path}",),
-        env_ids=(cfg.env_id,), seeds=cfg.seeds, ticks=cfg.ticks, num_envs=cfg.num_envs, encoder=cfg.encoder,
-        runs_dir=cfg.runs_dir, progress=cfg.progress,
+    # One torch thread in every process, as training uses (TrainConfig.threads): the harness's torch
+    # agents then compute exactly what they compute after a training run in the same process.
+    base = compare.CompareConfig(
+        experiment="demo", agents=cfg.agents, env_ids=(cfg.env_id,), seeds=cfg.seeds, ticks=cfg.ticks,
+        num_envs=cfg.num_envs, encoder=cfg.encoder, runs_dir=cfg.runs_dir, progress=cfg.progress,
+        threads=tcfg.threads,
     )  # fmt: skip
-    records = compare.run(ccfg)
+    seeds = list(EVAL_SEEDS[: cfg.seeds])
+    parallel = cfg.parallel and cores() >= 2
+    print(
+        f"[1/2] training PPO (Transformer policy) on {cfg.env_id} for {cfg.train_steps:,} env steps, seed "
+        f"{cfg.train_seed}" + (f"; meanwhile the baselines run on held-out seeds {seeds}" if parallel else "")
+    )
+    baselines: list[compare.RunRecord] = []
+    # BLAS at one thread too: a second BLAS thread would compete with the training process for its core.
+    with threadpool_limits(limits=1):
+        if parallel:
+            # A fresh interpreter (spawn): the child shares no torch or BLAS thread pools with this one.
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                job = pool.apply_async(_train_beside, (tcfg,))
+
+                def check(_: compare.RunRecord) -> None:
+                    if job.ready():
+                        job.get()  # a failed training raises here, not after every baseline
+
+                # Quiet: the training's progress bar has the terminal.
+                baselines = compare.run(replace(base, progress=False), after_each=check)
+                trained = job.get()
+        else:
+            trained = train(tcfg)
+        print(f"      {trained.steps:,} steps in {trained.seconds:.0f} s ({trained.steps_per_second:,.0f} env steps/s)")
+        print(f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {seeds}")
+        for record in baselines:
+            print(compare.describe(record))
+        ccfg = replace(base, agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.best_model_path}",))
+        records = baselines + compare.run(replace(ccfg, agents=("ppo",)) if parallel else ccfg)
     out = compare.write_report(ccfg, records, time.perf_counter() - began)
     k = records[0].log.slate_item_ids.shape[1]
     shown = ("ctr", f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"fresh_share@{k}", "new_item_first_click",

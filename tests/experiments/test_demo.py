@@ -29,6 +29,20 @@ def test_demo_trains_compares_and_reports(tmp_path: Path, capsys: pytest.Capture
         assert list((tmp_path / "demo" / "freshrec_DriftingUsers-v0" / agent / f"seed{EVAL_SEEDS[0]}").glob("events.*"))
 
 
+def test_demo_in_parallel_gives_the_same_results_as_in_turn(tmp_path: Path) -> None:
+    # Training in a second process while the baselines run here must not change a single figure.
+    argv = ["--train-steps", "2048", "--agents", "random,sequence-transformer,svd", "--ticks", "30",
+            "--num-envs", "8", "--seeds", "1", "--encoder", "hashing:32", "--no-progress"]  # fmt: skip
+    tables = []
+    for mode, folder in (("--parallel", "a"), ("--no-parallel", "b")):
+        demo.main([*argv, mode, "--runs-dir", str(tmp_path / folder)])
+        results = json.loads((tmp_path / folder / "demo" / "report" / "results.json").read_text())
+        tables.append(results["results"])
+        assert not list((tmp_path / folder / "demo" / "burn_in").glob("*.part"))  # written aside, then renamed
+    assert json.dumps(tables[0]) == json.dumps(tables[1])  # as text: NaN equals NaN
+    assert set(tables[0]["freshrec/DriftingUsers-v0"]) == {"random", "sequence-transformer", "svd", "ppo"}
+
+
 def test_demo_rejects_bad_config() -> None:
     with pytest.raises(ValueError, match="ticks = 0"):
         demo.DemoConfig(ticks=0)
