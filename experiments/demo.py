@@ -96,7 +96,8 @@ def _train_beside(cfg: TrainConfig) -> TrainResult:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-    return train(cfg)
+    with threadpool_limits(limits=1):  # one BLAS thread, as in the demo's own process
+        return train(cfg)
 
 
 def main(argv: list[str] | None = None) -> list[compare.RunRecord]:

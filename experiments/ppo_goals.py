@@ -8,10 +8,15 @@ computed per seed (agent against baseline on that world) and summarised as mean 
 t) over seeds. "Best CF/SVD" is, per metric, the best of item-kNN, user-kNN, SVD and SVD fold-in by
 their mean over seeds. recall@K is at the slate size K (5 here; the world shows five items).
 
-With several agents (one per training seed) a last table takes each goal over training seeds:
-every agent's mean over held-out seeds is one value, summarised as mean ± 95% CI (Student t)
-over the agents, with how many of them meet the target on their own mean. That interval is the
-one that says whether the training recipe, not one lucky run, meets a goal.
+With several agents (one per training seed) two last tables take each goal for the training recipe:
+
+- over training seeds: every agent's mean over held-out seeds is one value, summarised as mean ±
+  95% CI (Student t) over the agents, with how many of them meet the target on their own mean.
+  That interval says whether the recipe, not one lucky run, meets a goal on these worlds; it holds
+  the worlds fixed.
+- over held-out worlds: on each world, the agents' mean value is one value, summarised as mean ±
+  95% CI over the worlds. That interval counts the spread between worlds instead (with three
+  worlds, t has 2 degrees of freedom and the interval is wide).
 """
 
 from __future__ import annotations
@@ -51,7 +56,10 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     rows = []
 
     def add(goal: str, per_seed: np.ndarray, target: float, higher: bool = True) -> None:
-        rows.append({"goal": goal, "target": target, "higher": higher, **verdict(list(per_seed), target, higher)})
+        rows.append(
+            {"goal": goal, "target": target, "higher": higher, "values": [float(x) for x in per_seed],
+             **verdict(list(per_seed), target, higher)}
+        )  # fmt: skip
 
     b = best("return")
     add(f"return / best CF-SVD ({b})", vals(agent, "return") / vals(b, "return"), 1.5)
@@ -81,6 +89,17 @@ def across_seeds(per_agent: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         rows.append(
             {**first, **verdict(values, first["target"], first["higher"]), "values": values, "agents_meeting": meeting}
         )
+    return rows
+
+
+def across_worlds(per_agent: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each goal over held-out worlds, from ``goals``' rows of each agent (one agent per training seed): on each
+    world the agents' mean is one value, summarised as mean ± 95% CI over the worlds."""
+    rows = []
+    for i, first in enumerate(per_agent[0]):
+        per_world = np.mean([agent_rows[i]["values"] for agent_rows in per_agent], axis=0)  # (worlds,)
+        values = [float(x) for x in per_world]
+        rows.append({**first, **verdict(values, first["target"], first["higher"]), "values": values})
     return rows
 
 
@@ -117,6 +136,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if len(agents) > 1:
             out[env_id]["across_seeds"] = across_seeds([out[env_id][a] for a in agents])
             _print(f"{env_id}: {', '.join(agents)} (over training seeds)", out[env_id]["across_seeds"])
+            out[env_id]["across_worlds"] = across_worlds([out[env_id][a] for a in agents])
+            _print(
+                f"{env_id}: {', '.join(agents)} (over held-out worlds: the agents' mean on each)",
+                out[env_id]["across_worlds"],
+            )
     return out
 
 

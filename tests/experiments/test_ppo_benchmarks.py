@@ -94,6 +94,14 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text(json.dumps({"results": {"env": table}}))
     out = ppo_goals.main([str(path), "--agent", "a,b,c"])
     assert out["env"]["across_seeds"][0]["mean"] == pytest.approx(1.5)
+    # Over held-out worlds: per world the agents' mean ratio, (2 + 1 + 1.5) / 3 on both worlds here.
+    worlds = ppo_goals.across_worlds([ppo_goals.goals(table, a) for a in "abc"])  # type: ignore[arg-type]
+    assert worlds[0]["values"] == pytest.approx([1.5, 1.5]) and worlds[0]["ci95"] == pytest.approx(0.0)
+    assert worlds[0]["met"] and worlds[0]["clears"]
+    table["a"] = agent([4.0, 4.0])  # a now 2 and 1: world means (2 + 1 + 1.5) / 3 and (1 + 1 + 1.5) / 3
+    worlds = ppo_goals.across_worlds([ppo_goals.goals(table, a) for a in "abc"])  # type: ignore[arg-type]
+    assert worlds[0]["values"] == pytest.approx([1.5, 7 / 6])
+    assert worlds[0]["ci95"] == pytest.approx(ppo_goals.mean_ci([1.5, 7 / 6])[1]) and not worlds[0]["clears"]
     assert "(2 of 3 seeds)" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="lacks agents"):
         ppo_goals.main([str(path), "--agent", "a,zz"])
