@@ -63,10 +63,16 @@ class TokenEmbedding(nn.Module):
         self, cand: torch.Tensor, hist: torch.Tensor, hist_pad: torch.Tensor, skip: torch.Tensor, skip_pad: torch.Tensor
     ) -> torch.Tensor:
         """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on."""
-        if self.match is None:
-            return self(0, cand)
-        x = self.proj(cand) + self.slots[0] + self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        x = self.proj(cand) + self.slots[0]
+        if self.match is not None:
+            x = x + self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
         return self.norm(x)
+
+
+def masked_mean(tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """Mean over the unpadded tokens: (B, T, D), pad (B, T) -> (B, D); zeros when every token is padding."""
+    keep = (~pad).unsqueeze(-1).to(tokens.dtype)
+    return (tokens * keep).sum(1) / keep.sum(1).clamp(min=1.0)
 
 
 def text_match(
@@ -86,14 +92,10 @@ def text_match(
     p = cand.shape[-1] - 3
     c, h, s = cand[..., :p], hist[..., :p], skip[..., :p]  # (B, M, P), (B, H, P), (B, Q, P)
 
-    def mean(tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:  # (B, P)
-        keep = (~pad).unsqueeze(-1).to(tokens.dtype)
-        return (tokens * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-
     dots = torch.bmm(c, h.transpose(1, 2)).masked_fill(hist_pad.unsqueeze(1), -math.inf)  # (B, M, H)
     nearest = dots.max(-1, keepdim=True).values  # (B, M, 1); -inf without history
     nearest = torch.where(torch.isfinite(nearest), nearest, torch.zeros_like(nearest))
-    prods = [c * mean(h, hist_pad).unsqueeze(1), c * mean(s, skip_pad).unsqueeze(1), nearest]
+    prods = [c * masked_mean(h, hist_pad).unsqueeze(1), c * masked_mean(s, skip_pad).unsqueeze(1), nearest]
     return torch.cat(prods, dim=-1) * p
 
 
@@ -311,12 +313,10 @@ class MLPExtractor(BaseFeaturesExtractor):
         m, h, q, f = self.shape
         cand, hist, skip, hist_pad, skip_pad, context = split_tokens(obs, m, h, q, f)
 
-        def mean(tokens: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-            keep = (~pad).unsqueeze(-1).float()
-            return (tokens * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-
         user = self.user(
-            torch.cat([mean(self.embed(1, hist), hist_pad), mean(self.embed(2, skip), skip_pad), context], 1)
+            torch.cat(
+                [masked_mean(self.embed(1, hist), hist_pad), masked_mean(self.embed(2, skip), skip_pad), context], 1
+            )
         )
         c = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad)
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))

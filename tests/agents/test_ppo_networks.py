@@ -87,8 +87,7 @@ def test_text_match_against_a_loop(batch: tuple[object, dict[str, torch.Tensor]]
     b, m, f = obs["candidate_features"].shape[0], 32, 19
     cand = obs["candidate_features"].reshape(b, m, f)
     hist, skip = obs["history_features"].reshape(b, 16, f), obs["skipped_features"].reshape(b, 10, f)
-    hist_pad, skip_pad = obs["history_mask"] < 0.5, obs["skipped_mask"] < 0.5
-    hist_pad, skip_pad = hist_pad.clone(), skip_pad.clone()
+    hist_pad, skip_pad = obs["history_mask"] < 0.5, obs["skipped_mask"] < 0.5  # new tensors: safe to edit
     hist_pad[0], skip_pad[1] = True, True  # session 0 without clicks, session 1 without skips
     got = text_match(cand, hist, hist_pad, skip, skip_pad).numpy()
     assert not got[0, :, :16].any() and not got[0, :, -1].any() and not got[1, :, 16:32].any()
