@@ -124,8 +124,8 @@ class LinUCBAgent(Agent):
         self.theta = self.A_inv @ self.b
 
     # ------------------------------------------------------------------ acting
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K by upper confidence bound (or by a Thompson sample with ``deterministic=False``)."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k by upper confidence bound (or by a Thompson sample with ``deterministic=False``)."""
         mask = observation["candidate_mask"]
         n, m = mask.shape
         f = self.feature_dim
@@ -144,7 +144,7 @@ class LinUCBAgent(Agent):
             chol = np.linalg.cholesky(self.A_inv)  # (d, d)
             thetas = self.theta[None] + self.alpha * self.rng.standard_normal((n, self.dim)) @ chol.T  # (N, d)
             score = np.einsum("nmd,nd->nm", x, thetas)
-        return top_k(score, mask, self.slate_size)
+        return top_k(score, mask, k)
 
 
 def make_linucb(spec: AgentSpec, seed: int, env: object) -> LinUCBAgent:

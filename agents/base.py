@@ -3,6 +3,12 @@
 ``predict(obs, state=None, episode_start=None, deterministic=True) -> (slates, None)`` takes a single
 observation (arrays as in the env's observation space) or a batched one (a leading N axis) and
 returns (K,) or (N, K) candidate positions. Agents see public signals only (the observation).
+
+The agents here (``Agent``) also rank: ``rank(obs, k, deterministic)`` gives their k best candidate
+positions, best first, and the slate they show is its first K. The harness asks for the top
+``RANKING_DEPTH`` (10) and scores recall@10 of that ranking against the world's ground truth
+(``ranking_recall@10``), which a slate of K = 5 cannot show; recommenders without ``rank`` (any
+SB3 model, say) are scored on their slates alone.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from freshrec.agents.log import Transitions
+from freshrec.envs.metrics.accuracy import RANKING_DEPTH
 
 
 @runtime_checkable
@@ -50,13 +57,23 @@ def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
 
 
 class Agent:
-    """Base for the agents here: ``act(batched obs) -> (N, K)``; ``predict`` handles single observations."""
+    """Base for the agents here: ``rank(batched obs, k) -> (N, k)``; ``act`` shows its first K,
+    ``predict`` handles single observations."""
 
     slate_size: int
 
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """(N, k) candidate positions for a batched observation, best first; masked candidates come last.
+
+        The first K are the slate: ``act`` is ``rank(observation, K, deterministic)``, and an agent
+        that draws at random draws the same way whatever ``k`` is, so a deeper ranking never changes
+        the slate shown.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement rank(observation, k, deterministic)")
+
     def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """(N, K) slates for a batched observation."""
-        raise NotImplementedError
+        """(N, K) slates for a batched observation: the top K of ``rank``."""
+        return self.rank(observation, self.slate_size, deterministic)
 
     def predict(
         self,
@@ -76,3 +93,14 @@ class Agent:
         Called by the harness with the burn-in log before the run, then once per tick with that
         tick's transitions. Agents refit on their own schedule; agents that do not learn ignore it.
         """
+
+
+def slates_and_ranking(
+    agent: Recommender, observation: dict[str, np.ndarray], depth: int = RANKING_DEPTH
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Deterministic (N, K) slates for a batched observation and, for an ``Agent``, its (N, max(depth, K))
+    ranking, whose first K columns are the slates; other recommenders give their ``predict`` and None."""
+    if not isinstance(agent, Agent):
+        return np.asarray(agent.predict(observation, deterministic=True)[0]), None
+    ranking = agent.rank(observation, max(depth, agent.slate_size), True)
+    return ranking[:, : agent.slate_size], ranking

@@ -185,10 +185,10 @@ class ClickModelAgent(Agent):
     def _scores(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """(N, K) slates: the top K candidates by (tier, score), ties to the lower position."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """(N, k): the top k candidates by (tier, score), ties to the lower position."""
         tier, score = self.scores(observation)
-        return top_k(rank_key(tier, score), observation["candidate_mask"], self.slate_size)
+        return top_k(rank_key(tier, score), observation["candidate_mask"], k)
 
     def _evidence(self, cf: np.ndarray, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Tier 1 with the CF score where it is positive, else tier 0 with public popularity."""

@@ -82,10 +82,10 @@ class MyopicOracleAgent(Agent):
             )
         return same.argmax(axis=1)
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K candidates by hidden relevance, after checking that ``observation`` is the env's current one."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k candidates by hidden relevance, after checking that ``observation`` is the env's current one."""
         rows = self.rows_of(observation)
-        return top_k(self.relevance()[rows], observation["candidate_mask"], self.slate_size)
+        return top_k(self.relevance()[rows], observation["candidate_mask"], k)
 
 
 def make_myopic_oracle(spec: AgentSpec, seed: int, env: Any) -> MyopicOracleAgent:

@@ -57,9 +57,9 @@ class MostPopularLogAgent(Agent):
         """Clicks counted so far for each id (any shape); 0 for masked or unseen ids."""
         return _lookup(self.counts, np.asarray(item_ids, np.int64), 0.0)
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K candidates by counted clicks; ties go to the lower position."""
-        return top_k(self.counts_of(observation["candidate_ids"]), observation["candidate_mask"], self.slate_size)
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k candidates by counted clicks; ties go to the lower position."""
+        return top_k(self.counts_of(observation["candidate_ids"]), observation["candidate_mask"], k)
 
 
 class TrendingAgent(Agent):
@@ -111,8 +111,8 @@ class TrendingAgent(Agent):
         value, last = _lookup(self.value, ids, 0.0), _lookup(self.last, ids, t)
         return value * np.exp2(-(t - last) / self.half_life)
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K candidates by decayed clicks (compared in log space); ties go to the lower position."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k candidates by decayed clicks (compared in log space); ties go to the lower position."""
         ids = observation["candidate_ids"]
         value, last = _lookup(self.value, ids, 0.0), _lookup(self.last, ids, 0.0)
         with np.errstate(divide="ignore"):  # log2(0) = -inf: never-clicked items tie at the bottom
@@ -122,7 +122,7 @@ class TrendingAgent(Agent):
         # by position. lexsort's last key is the primary one: live first, then key, then position.
         position = np.broadcast_to(np.arange(key.shape[1]), key.shape)
         order = np.lexsort((position, -key, ~mask), axis=-1)
-        return order[:, : self.slate_size]
+        return order[:, :k]
 
 
 def make_most_popular(spec: AgentSpec, seed: int, env: object) -> MostPopularLogAgent:

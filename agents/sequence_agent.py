@@ -321,9 +321,9 @@ class SequenceTransformerAgent(Agent):
         out[live] = logits - self.config.exposure_weight * exposure
         return out
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """(N, K) greedy slates: the K best-scored live candidates (``deterministic`` is ignored)."""
-        return top_k(self.scores(observation), observation["candidate_mask"], self.slate_size)
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """(N, k) greedy: the k best-scored live candidates (``deterministic`` is ignored)."""
+        return top_k(self.scores(observation), observation["candidate_mask"], k)
 
 
 def make_sequence_transformer(spec: AgentSpec, seed: int, env: object) -> SequenceTransformerAgent:

@@ -22,10 +22,11 @@ class RandomAgent(Agent):
         self.slate_size = slate_size
         self.rng = np.random.default_rng(seed)
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Random keys, masked candidates last: a uniform sample without replacement per row."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Random keys, masked candidates last: a uniform sample without replacement per row (one key per
+        candidate whatever ``k``, so the first K are the same slate at any depth)."""
         mask = observation["candidate_mask"]
-        return top_k(self.rng.random(mask.shape), mask, self.slate_size)
+        return top_k(self.rng.random(mask.shape), mask, k)
 
 
 class MostPopularAgent(Agent):
@@ -39,12 +40,12 @@ class MostPopularAgent(Agent):
     def __init__(self, slate_size: int) -> None:
         self.slate_size = slate_size
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """Top-K by public clicks; ties go to the lower candidate position."""
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k by public clicks; ties go to the lower candidate position."""
         mask = observation["candidate_mask"]
         n, m = mask.shape
         tokens = observation["candidate_features"].reshape(n, m, -1)
-        return top_k(tokens[:, :, -2], mask, self.slate_size)  # log1p is monotone: rank on it directly
+        return top_k(tokens[:, :, -2], mask, k)  # log1p is monotone: rank on it directly
 
 
 def make_random(spec: AgentSpec, seed: int, env: object) -> RandomAgent:

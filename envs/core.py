@@ -19,7 +19,7 @@ from freshrec.simulators.world import World
 SESSION_KEYS = (
     "time", "user_id", "session_id", "session_step", "slate_item_ids", "slate_topics", "slate_age",
     "slate_click_prob", "slate_relevance", "slate_relevant", "ideal_relevance", "num_relevant",
-    "clicked_position", "clicked_item_id", "engagement", "repeated_positions", "shifted",
+    "clicked_position", "clicked_item_id", "engagement", "repeated_positions", "shifted", "candidate_relevance",
 )  # fmt: skip
 
 
@@ -125,6 +125,7 @@ def step_info(
         np.full(st.user.size, result.time, np.int64), st.user.copy(), st.session_id.copy(), session_step,
         result.item_ids, result.topics, result.ages, result.click_prob, slate_rel, slate_rel >= 0.5, ideal,
         num_relevant, result.clicked, clicked_item, result.engagement, result.repeated, result.shifted,
+        result.relevance,
     )  # fmt: skip
     info: dict[str, Any]
     if index is None:

@@ -78,7 +78,9 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ## Info
     Ground truth for metrics and tests (see ``freshrec.envs.metrics``): the slate's true click
     probabilities, graded relevance (solo click probability) and relevant flags (>= 0.5), the K best
-    relevances among the candidates, the number of relevant candidates, the click and engagement,
+    relevances among the candidates, the number of relevant candidates, every candidate's graded
+    relevance (``candidate_relevance`` (M,), 0 for masked ones: what a ranking deeper than the slate
+    is scored against), the click and engagement,
     item ids, topics and ages of the slate, whether an abrupt shift hit the user since their last
     step, and world events of the tick (``world_arrived_item_ids``, ``world_retired_item_ids``,
     ``world_shift_*`` with the before/after long-term interest).
@@ -101,6 +103,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     * v0: first release. Since the world's step was compiled (numba, December 2026) its random
       streams differ from the first, numpy implementation: the same laws and distributions, so
       figures recorded before reproduce within their confidence intervals, not bit for bit.
+      ``info["candidate_relevance"]`` was added later (December 2026); nothing else changed.
 
     >>> env = FreshRecEnv(regime="full", encoder="hashing:64")
     >>> obs, info = env.reset(seed=0)
@@ -108,7 +111,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ((608,), MultiDiscrete([32 32 32 32 32]))
     >>> obs, reward, terminated, truncated, info = env.step(np.array([0, 1, 2, 3, 4]))
     >>> sorted(info)[:3]
-    ['clicked_item_id', 'clicked_position', 'engagement']
+    ['candidate_relevance', 'clicked_item_id', 'clicked_position']
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (Gymnasium's convention)

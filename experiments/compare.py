@@ -30,10 +30,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from freshrec.agents.base import slates_and_ranking
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, needs_model
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
+from freshrec.envs.metrics.summary import RANKING_RECALL
 from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments.burn_in import LOGGING_EPSILON, BurnIn, burn_in
 from freshrec.experiments.cli import parse_config
@@ -47,6 +49,7 @@ def window_tags(k: int) -> dict[str, str]:
         "eval/ctr": "ctr",
         f"eval/precision@{k}": f"precision@{k}",
         f"eval/recall@{k}": f"recall@{k}",
+        f"eval/{RANKING_RECALL}": RANKING_RECALL,
         f"eval/ndcg@{k}": f"ndcg@{k}",
         f"eval/fresh_share@{k}": f"fresh_share@{k}",
         "eval/item_age": "item_age",
@@ -65,7 +68,8 @@ FINAL_TAGS = {"eval/drift_recovery": "drift_recovery_steps"}
 def report_keys(k: int) -> tuple[str, ...]:
     """The summary keys in the report, in order."""
     return (
-        "ctr", f"precision@{k}", f"ndcg@{k}", f"recall@{k}", f"fresh_share@{k}", "item_age", "new_item_first_impression",
+        "ctr", f"precision@{k}", f"ndcg@{k}", f"recall@{k}", RANKING_RECALL, f"fresh_share@{k}", "item_age",
+        "new_item_first_impression",
         "new_item_first_click", "new_item_shown_share", "drift_recovery_steps", "drift_recovery_censored",
         "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
         "intra_list_diversity",
@@ -186,10 +190,10 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
     ended_ret: list[np.ndarray] = []
     desc = f"{agent_name} {env_id.split('/')[-1]} seed {seed}"
     for t in tqdm(range(cfg.ticks), desc=desc, disable=not cfg.progress, leave=False):
-        slates, _ = agent.predict(obs, deterministic=True)
+        slates, ranking = slates_and_ranking(agent, obs)  # ranking (N, 10): the slates and what follows them
         nxt, reward, terminated, truncated, info = env.step(slates)
-        recorder.record_step(info, reward, terminated, truncated)
-        window.record_step(info, reward, terminated, truncated)
+        recorder.record_step(info, reward, terminated, truncated, ranking)
+        window.record_step(info, reward, terminated, truncated, ranking)
         agent.observe(Transitions.from_step(obs, slates, info, reward, terminated, truncated))
         obs = nxt
         steps += 1
@@ -357,7 +361,15 @@ def main(argv: list[str] | None = None) -> list[RunRecord]:
     records = run(cfg)
     out = write_report(cfg, records, time.perf_counter() - began)
     k = records[0].log.slate_item_ids.shape[1]
-    shown = ("ctr", f"precision@{k}", f"recall@{k}", f"fresh_share@{k}", "drift_recovery_steps", "return")
+    shown = (
+        "ctr",
+        f"precision@{k}",
+        f"recall@{k}",
+        RANKING_RECALL,
+        f"fresh_share@{k}",
+        "drift_recovery_steps",
+        "return",
+    )
     print(markdown(results_table(records), shown))
     print(f"report: {out}/results.md; TensorBoard: tensorboard --logdir {cfg.root}")
     return records

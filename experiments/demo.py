@@ -29,6 +29,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from freshrec.agents.registry import BASELINES
+from freshrec.envs.metrics.summary import RANKING_RECALL
 from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments import compare
 from freshrec.experiments.cli import parse_config
@@ -147,8 +148,8 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
         records = baselines + compare.run(replace(ccfg, agents=("ppo",)) if parallel else ccfg)
     out = compare.write_report(ccfg, records, time.perf_counter() - began)
     k = records[0].log.slate_item_ids.shape[1]
-    shown = ("ctr", f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"fresh_share@{k}", "new_item_first_click",
-             "drift_recovery_steps", "return", "session_length")  # fmt: skip
+    shown = ("ctr", f"precision@{k}", f"recall@{k}", RANKING_RECALL, f"ndcg@{k}", f"fresh_share@{k}",
+             "new_item_first_click", "drift_recovery_steps", "return", "session_length")  # fmt: skip
     print(compare.markdown(compare.results_table(records), shown))
     print(f"report: {out}/results.md ({time.perf_counter() - began:.0f} s in all)")
     print(f"TensorBoard: tensorboard --logdir {cfg.root}")

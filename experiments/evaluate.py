@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 import freshrec.envs  # noqa: F401  (registers the ids)
-from freshrec.agents.base import Recommender
+from freshrec.agents.base import Recommender, slates_and_ranking
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder
 
@@ -56,9 +56,9 @@ def run_agent(
     ctr = np.zeros(ticks)
     age = np.zeros(ticks)
     for t in tqdm(range(ticks), desc=f"{name} seed {seed}", disable=not progress, leave=False):
-        slates, _ = agent.predict(obs, deterministic=True)
+        slates, ranking = slates_and_ranking(agent, obs)
         obs, reward, terminated, truncated, info = env.step(slates)
-        recorder.record_step(info, reward, terminated, truncated)
+        recorder.record_step(info, reward, terminated, truncated, ranking)
         ctr[t] = float(np.mean(info["clicked_position"] >= 0))
         shown = info["slate_item_ids"] >= 0
         age[t] = float(info["slate_age"][shown].mean()) if shown.any() else math.nan

@@ -25,10 +25,13 @@ class PolicyAgent(Agent):
         self.policy = policy
         self.slate_size = len(policy.action_space.nvec)  # type: ignore[attr-defined]
 
-    def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
-        """(N, K) slates."""
-        actions, _ = self.policy.predict(observation, deterministic=deterministic)
-        return np.asarray(actions).reshape(-1, self.slate_size)
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """(N, k) candidate positions, best first: the top k of the policy's scores, or k Plackett–Luce draws."""
+        obs, _ = self.policy.obs_to_tensor(observation)
+        with torch.no_grad():
+            dist = self.policy.get_distribution(obs)
+            ranking = dist.ranking(min(k, dist.num_candidates), deterministic)
+        return ranking.cpu().numpy().reshape(-1, ranking.shape[-1])
 
 
 def load_policy(path: str | Path, device: str = "auto") -> FreshRecSlatePolicy:

@@ -25,6 +25,7 @@ the policy's linear head are many orders of magnitude above -1e4.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -97,15 +98,32 @@ class PlackettLuceDistribution(Distribution):
 
     def sample(self) -> torch.Tensor:
         """(B, K) positions drawn without replacement (Gumbel-top-K = sequential Plackett–Luce draws)."""
-        assert self.logits is not None, "call proba_distribution first"
-        u = torch.rand_like(self.logits).clamp_(1e-20, 1.0)
-        gumbel = -torch.log(-torch.log(u))
-        return torch.topk(self.logits.detach() + gumbel, self.slate_size, dim=1).indices
+        return self.ranking(self.slate_size, deterministic=False)
 
     def mode(self) -> torch.Tensor:
         """(B, K) the K highest-scoring valid candidates, best first."""
+        return self.ranking(self.slate_size, deterministic=True)
+
+    def ranking(self, k: int, deterministic: bool) -> torch.Tensor:
+        """(B, k) positions, best first: the top k scores, or k Plackett–Luce draws (Gumbel-top-k).
+
+        The first min(k, K) are always the slate ``mode`` (or ``sample``, from the same random
+        state) gives, and the rest continue it: the top K keys, then the best of the others.
+        (``torch.topk`` with a larger k may order exactly tied keys differently, which would let a
+        deeper ranking start with another slate.) Draws use one Gumbel key per candidate whatever k.
+        """
         assert self.logits is not None, "call proba_distribution first"
-        return torch.topk(self.logits.detach(), self.slate_size, dim=1).indices
+        if not 1 <= k <= self.num_candidates:
+            raise ValueError(f"k = {k}: must be in [1, num_candidates = {self.num_candidates}]")
+        keys = self.logits.detach()
+        if not deterministic:
+            u = torch.rand_like(keys).clamp_(1e-20, 1.0)
+            keys = keys - torch.log(-torch.log(u))
+        head = torch.topk(keys, self.slate_size, dim=1).indices  # (B, K): the slate
+        if k <= self.slate_size:
+            return head[:, :k]
+        rest = keys.scatter(1, head, -math.inf)  # the slate's candidates out of the running
+        return torch.cat([head, torch.topk(rest, k - self.slate_size, dim=1).indices], dim=1)
 
     def actions_from_params(self, scores: torch.Tensor, mask: torch.Tensor | None = None, **kw: Any) -> torch.Tensor:  # type: ignore[override]
         """Slates straight from scores (SB3's interface)."""

@@ -22,6 +22,7 @@ relevance (its click probability if shown alone) is >= 0.5.
 | `ndcg@K` | mean over steps with IDCG > 0 of DCG / IDCG; DCG = Σ_pos relevance_pos / log2(pos + 2) (pos 0-based, graded relevance), IDCG the same over the K most relevant candidates |
 | `recall@K` | mean over steps with a relevant candidate of (relevant items in the slate) / (relevant candidates among the M) |
 | `recall@K_capped` | the same divided by min(relevant candidates, K), since a slate holds at most K |
+| `ranking_recall@10` | recall of the agent's top 10 candidates (its ranking, of which the slate is the first K; `Recorder.record_step(ranking=...)`); NaN without a ranking |
 | `fresh_share@K` | share of non-empty slate items younger than `new_age` ticks (default 50) |
 | `item_age` | mean age (ticks since arrival) of non-empty slate items |
 | `clicked_item_age` | mean age of clicked items |
@@ -66,6 +67,7 @@ from freshrec.envs.metrics.accuracy import (
     ndcg_at_k,
     precision_at_k,
     precision_per_step,
+    ranking_recall,
     recall_at_k,
     recall_at_k_capped,
 )
@@ -124,6 +126,7 @@ __all__ = [
     "new_item_shown_share",
     "precision_at_k",
     "precision_per_step",
+    "ranking_recall",
     "recall_at_k",
     "recall_at_k_capped",
     "repeated_share",

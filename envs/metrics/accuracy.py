@@ -1,4 +1,5 @@
-"""Accuracy of the shown slates against the simulator's ground truth: CTR, precision, NDCG and recall at K.
+"""Accuracy of the shown slates against the simulator's ground truth: CTR, precision, NDCG and recall at K,
+and recall at 10 of the agent's whole ranking (``ranking_recall``).
 
 The @k functions look at the top ``k`` slots (slot 0 is the top; default ``k`` = the slate size K). A metric whose
 denominator is empty (no steps, no step with a relevant candidate, ...) is NaN.
@@ -68,6 +69,21 @@ def recall_at_k(log: StepLog, k: int | None = None) -> float:
     """recall@k = mean over steps with num_relevant > 0 of (relevant items in the top k slots) / num_relevant."""
     ok = log.num_relevant > 0
     return mean_or_nan(hits_per_step(log, k)[ok] / log.num_relevant[ok])
+
+
+RANKING_DEPTH = 10
+"""How deep the comparison harness reads each agent's ranking (``agents.base.slates_and_ranking``)."""
+
+
+def ranking_recall(log: StepLog) -> float:
+    """recall@R of the agents' rankings (R = ``log.ranking_depth``, the harness's 10): mean over steps with a
+    recorded ranking and num_relevant > 0 of (relevant candidates in the ranking's top R) / num_relevant.
+
+    The slate shows only K (5) of the ranking; this reads how well the agent orders the candidates it
+    did not show. NaN when no ranking was recorded (a recommender without ``rank``).
+    """
+    ok = (log.num_relevant > 0) & (log.ranked_hits >= 0)
+    return mean_or_nan(log.ranked_hits[ok] / log.num_relevant[ok])
 
 
 def recall_at_k_capped(log: StepLog, k: int | None = None) -> float:

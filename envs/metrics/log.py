@@ -41,11 +41,12 @@ _INFO_COLUMNS: tuple[tuple[str, str, type[np.generic], bool], ...] = (
     ("shifted", "shifted", np.bool_, False),
     ("repeated", "repeated_positions", np.bool_, True),
 )
-# Columns passed to record_step as arguments rather than inside info.
+# Columns passed to record_step as arguments rather than inside info (ranked_hits: from its ``ranking``).
 _ARG_COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
     ("reward", np.float64),
     ("terminated", np.bool_),
     ("truncated", np.bool_),
+    ("ranked_hits", np.int64),
 )
 _ROW_FIELDS: tuple[str, ...] = tuple(c[0] for c in _INFO_COLUMNS) + tuple(c[0] for c in _ARG_COLUMNS)
 _SLOT_FIELDS: frozenset[str] = frozenset(c[0] for c in _INFO_COLUMNS if c[3])
@@ -79,11 +80,13 @@ class StepLog:
     reward: FloatArray  # (S,)
     terminated: BoolArray  # (S,)
     truncated: BoolArray  # (S,)
+    ranked_hits: IntArray  # (S,) relevant candidates in the agent's top ``ranking_depth``; -1 = no ranking recorded
     item_ids: IntArray  # (I,) sorted, unique: items live at the first reset or arriving later
     item_arrival: FloatArray  # (I,) arrival tick (negative = before tick 0)
     item_live_at_start: BoolArray  # (I,) live at the first reset, i.e. not an arrival during the recording
     item_retired: FloatArray  # (I,) world tick after the step that retired it; NaN = not retired while recording
     new_age: float = 50.0  # an item younger than this (ticks) counts as fresh
+    ranking_depth: int = 0  # how deep the recorded rankings went (0: none recorded)
 
     def __post_init__(self) -> None:
         s = len(self.time)
@@ -118,13 +121,14 @@ class StepLog:
         item_live_at_start: npt.ArrayLike | None = None,
         item_retired: npt.ArrayLike | None = None,
         new_age: float = 50.0,
+        ranking_depth: int = 0,
         **columns: npt.ArrayLike,
     ) -> StepLog:
         """A StepLog from hand-written columns (tests, adapters); every column left out gets a neutral default.
 
         Defaults: time = 0..S-1, user_id = session_id = 0, session_step = 0..S-1, topics 0 (-1 where empty),
         slate_relevant = relevance >= 0.5, clicked_item_id = the item at clicked_position, no click, no reward,
-        nothing terminated/truncated/shifted/repeated; item table empty, arrival 0, live at start, not retired (the
+        nothing terminated/truncated/shifted/repeated, no ranking (ranked_hits -1); item table empty, arrival 0, live at start, not retired (the
         table is sorted by item id).
         """
         ids = np.array(slate_item_ids, dtype=np.int64, ndmin=2)
@@ -174,11 +178,13 @@ class StepLog:
             reward=col("reward", 0.0),
             terminated=col("terminated", False),
             truncated=col("truncated", False),
+            ranked_hits=col("ranked_hits", -1),
             item_ids=item[by_id],
             item_arrival=item_col(item_arrival, 0.0, np.float64),
             item_live_at_start=item_col(item_live_at_start, True, np.bool_),
             item_retired=item_col(item_retired, np.nan, np.float64),
             new_age=float(new_age),
+            ranking_depth=int(ranking_depth),
         )
 
 
@@ -201,6 +207,7 @@ class Recorder:
         self._fill = 0  # rows used in the current buffer
         self._done_rows = 0  # rows in the full buffers
         self._k = -1  # slate size, fixed by the first step
+        self._depth = 0  # ranking depth, fixed by the first step with a ranking (0: none yet)
         self._cols: dict[str, np.ndarray[Any, Any]] = {}  # the current buffer: (capacity,) or (capacity, K) per column
         self._full: list[tuple[dict[str, np.ndarray[Any, Any]], int]] = []  # earlier buffers and their used rows
         # (info key, column) pairs of the current buffer, so record_step is one tight loop.
@@ -223,9 +230,20 @@ class Recorder:
             self._item_chunks.append((ids, arrival, len(self) == 0))
 
     def record_step(
-        self, info: Mapping[str, Any], reward: npt.ArrayLike, terminated: npt.ArrayLike, truncated: npt.ArrayLike
+        self,
+        info: Mapping[str, Any],
+        reward: npt.ArrayLike,
+        terminated: npt.ArrayLike,
+        truncated: npt.ArrayLike,
+        ranking: npt.ArrayLike | None = None,
     ) -> None:
-        """Append one row per session of this transition (one for a single env, N for a vector env)."""
+        """Append one row per session of this transition (one for a single env, N for a vector env).
+
+        ``ranking`` ((R,) or (N, R) candidate positions, best first: ``Agent.rank``) is the agent's
+        ranking of the candidates it acted on; each row then records how many of its top R are
+        relevant by ``info["candidate_relevance"]`` (recall@R, ``ranking_recall``). R must stay the
+        same over a recording.
+        """
         ids = info["slate_item_ids"]
         nd = np.ndim(ids)
         if nd == 1:
@@ -243,6 +261,7 @@ class Recorder:
             self._new_buffer(max(2 * self._capacity, n))
         i = self._fill
         cols = self._cols
+        hits = -1 if ranking is None else self._ranked_hits(info, ranking, n)
         if nd == 1:
             # Integer indexing is about twice as fast as a length-1 slice; this is the single env's hot loop.
             for key, buf in self._bind:
@@ -250,6 +269,7 @@ class Recorder:
             cols["reward"][i] = reward
             cols["terminated"][i] = terminated
             cols["truncated"][i] = truncated
+            cols["ranked_hits"][i] = hits
         else:
             j = i + n
             for key, buf in self._bind:
@@ -257,6 +277,7 @@ class Recorder:
             cols["reward"][i:j] = reward
             cols["terminated"][i:j] = terminated
             cols["truncated"][i:j] = truncated
+            cols["ranked_hits"][i:j] = hits
         self._fill = i + n
         arrived = info.get("world_arrived_item_ids")
         if arrived is not None and len(arrived):
@@ -265,6 +286,23 @@ class Recorder:
         retired = info.get("world_retired_item_ids")
         if retired is not None and len(retired):
             self._retired_chunks.append((np.array(retired, dtype=np.int64).reshape(-1), float(info["world_time"])))
+
+    def _ranked_hits(self, info: Mapping[str, Any], ranking: npt.ArrayLike, n: int) -> IntArray:
+        """(n,) relevant candidates (relevance >= 0.5) among each row's ranked positions."""
+        if "candidate_relevance" not in info:
+            raise KeyError("record_step(ranking=...) needs info['candidate_relevance'] (a freshrec env's step info)")
+        relevance = np.asarray(info["candidate_relevance"]).reshape(n, -1)  # (n, M)
+        ranked = np.asarray(ranking, dtype=np.int64).reshape(n, -1)  # (n, R)
+        depth = ranked.shape[1]
+        if self._depth not in (0, depth):
+            raise ValueError(f"ranking depth {depth}: this recording's rankings are {self._depth} deep")
+        if ranked.size and (ranked.min() < 0 or ranked.max() >= relevance.shape[1]):
+            raise ValueError(f"ranking holds positions outside [0, {relevance.shape[1]}) (the candidates)")
+        self._depth = depth
+        # Marked on the candidates, not gathered: a ranking that repeats a relevant position counts it once.
+        marked = np.zeros(relevance.shape, np.bool_)
+        np.put_along_axis(marked, ranked, True, axis=1)
+        return (marked & (relevance >= 0.5)).sum(axis=1)
 
     def _new_buffer(self, capacity: int) -> None:
         # np.empty: rows past the fill are never read, and fresh pages are only touched as rows are written.
@@ -309,7 +347,7 @@ class Recorder:
         cols |= {"item_ids": item_ids, "item_arrival": arrival, "item_live_at_start": live, "item_retired": retired}
         for a in cols.values():
             a.flags.writeable = False
-        return StepLog(**cols, new_age=self.new_age)
+        return StepLog(**cols, new_age=self.new_age, ranking_depth=self._depth)
 
     def summary(self, k: int | None = None) -> dict[str, float]:
         """`summarize` of `to_log` (every metric; the @k ones on the top k slots, default the whole slate)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from freshrec.envs.metrics.accuracy import (
+    RANKING_DEPTH,
     ctr,
     ndcg_at_k,
     precision_at_k,
+    ranking_recall,
     recall_at_k,
     recall_at_k_capped,
     resolve_k,
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from freshrec.envs.metrics.log import StepLog
 
 
+RANKING_RECALL = f"ranking_recall@{RANKING_DEPTH}"
+"""The key of ``ranking_recall``: recall of the agent's top 10 candidates (its ranking), not of its slate."""
+
+
 def summary_keys(k: int) -> list[str]:
     """The keys `summarize` returns for cut-off ``k``, in order."""
     return [
@@ -44,6 +50,7 @@ def summary_keys(k: int) -> list[str]:
         f"ndcg@{k}",
         f"recall@{k}",
         f"recall@{k}_capped",
+        RANKING_RECALL,
         f"fresh_share@{k}",
         "item_age",
         "clicked_item_age",
@@ -85,6 +92,11 @@ def summarize(
             "drift_events_no_pre": 0.0,
             "cumulative_engagement": 0.0,
         }
+    if log.ranking_depth not in (0, RANKING_DEPTH):
+        raise ValueError(
+            f"rankings were recorded {log.ranking_depth} deep; {RANKING_RECALL} reads rankings {RANKING_DEPTH} deep "
+            f"(call ranking_recall(log) for recall@{log.ranking_depth})"
+        )
     drift = drift_recovery_stats(log, pre_window, roll, cap, k=k)
     values = [
         ctr(log),
@@ -92,6 +104,7 @@ def summarize(
         ndcg_at_k(log, k),
         recall_at_k(log, k),
         recall_at_k_capped(log, k),
+        ranking_recall(log),
         fresh_share_at_k(log, k, new_age),
         item_age(log),
         clicked_item_age(log),

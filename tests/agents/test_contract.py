@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import freshrec.envs  # noqa: F401
-from freshrec.agents.base import Recommender
+from freshrec.agents.base import RANKING_DEPTH, Agent, Recommender, slates_and_ranking
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.registry import AGENTS, make_agent
 from freshrec.agents.simple import RandomAgent
@@ -83,6 +83,48 @@ def test_agent_is_deterministic_given_seed_and_log(
             slates.append(s)
         runs.append(np.stack(slates))
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_agent_ranking_extends_its_slate(
+    name: str,
+    deterministic: bool,
+    start: tuple[object, dict[str, np.ndarray], Transitions],
+    model_options: Callable[[str], dict[str, object]],
+) -> None:
+    """rank(obs, 10): ten distinct positions, live candidates first, and its first K are the slate act shows
+    (an agent built afresh draws the same slate at either depth)."""
+    env, obs, log = start
+    spec = AgentSpec.from_env(env)
+
+    def fresh() -> Agent:
+        agent = make_agent(name, spec, 0, env, **model_options(name))
+        assert isinstance(agent, Agent)
+        agent.observe(log)
+        return agent
+
+    shallow, ranking = fresh().rank(obs, 5, deterministic), fresh().rank(obs, RANKING_DEPTH, deterministic)
+    assert ranking.shape == (N, RANKING_DEPTH)
+    np.testing.assert_array_equal(ranking[:, :5], shallow)
+    for row, mask in zip(ranking, obs["candidate_mask"], strict=True):
+        assert len(set(row.tolist())) == RANKING_DEPTH
+        live = min(int(mask.sum()), RANKING_DEPTH)
+        assert mask[row[:live]].all()  # live candidates before masked ones
+    if deterministic:
+        via_harness, deep = slates_and_ranking(fresh(), obs)
+        np.testing.assert_array_equal(via_harness, shallow)
+        assert deep is not None and deep.shape == (N, RANKING_DEPTH)
+
+
+def test_recommenders_without_rank_are_scored_on_slates() -> None:
+    class SlatesOnly:
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):  # type: ignore[no-untyped-def]
+            return np.tile(np.arange(5), (len(observation["candidate_mask"]), 1)), None
+
+    _, obs, _ = _burned_in(ticks=1)
+    slates, ranking = slates_and_ranking(SlatesOnly(), obs)  # type: ignore[arg-type]
+    assert slates.shape == (N, 5) and ranking is None
 
 
 def test_unknown_agent_is_named() -> None:

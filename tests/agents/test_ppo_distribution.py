@@ -59,6 +59,24 @@ def test_mode_is_top_k_in_order() -> None:
     assert dist(SCORES, 3).mode().tolist() == [[2, 3, 0]]
 
 
+def test_rankings_extend_the_slate_even_with_ties() -> None:
+    d = dist([0.5, 2.0, 0.5, 2.0, 0.5, 1.0], 2, mask=[1, 1, 1, 1, 0, 1])
+    slate = d.mode()
+    assert sorted(slate[0].tolist()) == [1, 3]
+    for k in (1, 2, 3, 6):
+        ranking = d.ranking(k, deterministic=True)[0].tolist()
+        assert ranking[: min(k, 2)] == slate[0, :k].tolist()  # the slate, then the rest
+        assert len(set(ranking)) == k
+    full = d.ranking(6, deterministic=True)[0].tolist()
+    assert full[2] == 5 and sorted(full[3:5]) == [0, 2] and full[5] == 4  # the masked candidate last
+    torch.manual_seed(0)
+    drawn = d.sample()
+    torch.manual_seed(0)
+    assert d.ranking(5, deterministic=False)[:, :2].tolist() == drawn.tolist()  # the same draw, then more
+    with pytest.raises(ValueError, match="k = 7"):
+        d.ranking(7, deterministic=True)
+
+
 def test_masked_candidates_are_never_drawn_while_valid_ones_remain() -> None:
     torch.manual_seed(1)
     d = PlackettLuceDistribution(4, 2).proba_distribution(

@@ -258,6 +258,12 @@ def test_info_agrees_with_the_observation_and_the_world() -> None:
         ideal = info["ideal_relevance"]
         assert np.all(np.diff(ideal) <= 0) and np.all(ideal >= -np.sort(-rel)[:K] - 1e-7)
         assert info["num_relevant"] >= info["slate_relevant"].sum()
+        # Every candidate's relevance: the slate's entries, the K best, the count, 0 where masked.
+        everyone = info["candidate_relevance"]
+        assert everyone.shape == (M,) and np.all(everyone[obs["candidate_mask"] == 0] == 0)
+        np.testing.assert_array_equal(everyone[action][shown], rel[shown])
+        np.testing.assert_array_equal(np.sort(everyone)[::-1][:K], ideal)
+        assert info["num_relevant"] == (everyone >= 0.5).sum()
         c = info["clicked_position"]
         assert reward == float(c >= 0)
         if c >= 0:

@@ -47,7 +47,10 @@ def test_keys_and_agreement() -> None:
     log = _log()
     out = summarize(log)
     assert list(out) == summary_keys(3)
-    assert list(out)[:6] == ["ctr", "precision@3", "ndcg@3", "recall@3", "recall@3_capped", "fresh_share@3"]
+    assert list(out)[:7] == [
+        "ctr", "precision@3", "ndcg@3", "recall@3", "recall@3_capped", "ranking_recall@10", "fresh_share@3"
+    ]  # fmt: skip
+    assert math.isnan(out["ranking_recall@10"])  # no ranking recorded
     assert all(isinstance(v, float) for v in out.values())
     # clicks on 4 of 6 rows; total engagement 4.5; 1 of 18 slots repeated
     assert out["ctr"] == pytest.approx(4 / 6)

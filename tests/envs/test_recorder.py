@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from freshrec.envs.metrics import Recorder, StepLog, summarize
+from freshrec.envs.metrics import Recorder, StepLog, ranking_recall, summarize
 
 K = 2
 EMPTY = np.zeros(0, np.int64)
@@ -176,3 +176,37 @@ def test_bad_shape() -> None:
     info = session_info(0, 0, 0, [1, 2], -1) | {"slate_item_ids": np.zeros((1, 1, 2), np.int64)}
     with pytest.raises(ValueError, match=r"\(K,\) or \(N, K\)"):
         Recorder().record_step(info, 0.0, False, False)
+
+
+def test_ranking_hits_and_ranking_recall() -> None:
+    """A ranking is scored on info['candidate_relevance']: relevant (>= 0.5) candidates among its positions,
+    each counted once; ranking_recall divides by num_relevant over the steps with a ranking."""
+    rec = Recorder()
+    infos, w, reward, term, trunc = STEPS[0]
+    stacked = {key: np.stack([i[key] for i in infos]) for key in infos[0]} | w
+    relevance = np.array([[0.9, 0.1, 0.5, 0.7], [0.0, 0.6, 0.2, 0.0]], np.float32)  # (N, M): 3 and 1 relevant
+    info = stacked | {"candidate_relevance": relevance, "num_relevant": (relevance >= 0.5).sum(1)}
+    rec.record_step(info, np.array(reward), np.array(term), np.array(trunc), ranking=np.array([[0, 1, 2], [2, 2, 1]]))
+    rec.record_step(info, np.array(reward), np.array(term), np.array(trunc))  # no ranking: not counted
+    log = rec.to_log()
+    assert log.ranking_depth == 3
+    assert log.ranked_hits.tolist() == [2, 1, -1, -1]  # row 1 repeats position 2 and still finds 1 of 1
+    assert ranking_recall(log) == pytest.approx((2 / 3 + 1) / 2)  # recall@3 here
+    with pytest.raises(ValueError, match="recorded 3 deep"):  # the summary's key promises 10
+        summarize(log)
+    with pytest.raises(ValueError, match="ranking depth 2"):
+        rec.record_step(info, np.array(reward), np.array(term), np.array(trunc), ranking=np.array([[0, 1], [1, 2]]))
+    with pytest.raises(ValueError, match="outside"):
+        rec.record_step(info, np.array(reward), np.array(term), np.array(trunc), ranking=np.array([[0, 1, 4]] * 2))
+    with pytest.raises(KeyError, match="candidate_relevance"):
+        rec.record_step(stacked, np.array(reward), np.array(term), np.array(trunc), ranking=np.array([[0, 1, 2]] * 2))
+
+
+def test_no_ranking_gives_nan_ranking_recall() -> None:
+    rec = Recorder()
+    record_vector(rec)
+    log = rec.to_log()
+    assert log.ranking_depth == 0 and (log.ranked_hits == -1).all()
+    assert math.isnan(summarize(log)["ranking_recall@10"])
+    built = StepLog.build([[1, 2]], num_relevant=[2], ranked_hits=[1], ranking_depth=10)
+    assert summarize(built)["ranking_recall@10"] == 0.5

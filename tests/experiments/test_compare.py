@@ -49,6 +49,9 @@ def test_tensorboard_runs_hold_the_recorded_metrics(tmp_path: Path) -> None:
         # whichever tag a set happened to yield last failed now and then.)
         ctr_steps = [e.step for e in events.Scalars("eval/ctr")]
         assert ctr_steps[0] == cfg.burn_in + cfg.log_every
+        # Every agent here ranks: its top 10 hold its slate, so their recall is at least the slate's.
+        assert "eval/ranking_recall@10" in tags and record.log.ranking_depth == 10
+        assert record.summary["recall@5"] <= record.summary["ranking_recall@10"] <= 1.0
 
 
 def test_report_files_and_cli(tmp_path: Path) -> None:

@@ -66,6 +66,12 @@ def test_goals_are_paired_per_seed_ratios() -> None:
     rows = {r["goal"].split(" (")[0]: r for r in goals(table, "ppo")}  # type: ignore[arg-type]
     assert rows["return / best CF-SVD"]["mean"] == 2.5  # (6/3 + 9/3) / 2, svd best by return
     assert rows["recall@5 / best CF-SVD"]["mean"] == 2.5 and rows["recall@5 / best CF-SVD"]["met"]
+    assert "ranking_recall@10 / best CF-SVD" not in rows  # a report from before rankings were recorded
+    for name, values in {"ppo": [0.8, 0.4], "svd": [0.4, 0.4], "item-knn": [0.2, 0.8]}.items():
+        table[name]["ranking_recall@10"] = {"values": values}
+    rows = {r["goal"].split(" (")[0]: r for r in goals(table, "ppo")}  # type: ignore[arg-type]
+    assert rows["ranking_recall@10 / best CF-SVD"]["mean"] == pytest.approx((0.8 / 0.2 + 0.4 / 0.8) / 2)  # item-knn
+    assert rows["recall@5 / best CF-SVD"]["mean"] == 2.5  # the slate's recall, still reported
     # Recovery: item-knn's mean (30) ties svd's and comes first; per seed 10/20 and 10/40.
     assert rows["drift recovery / best CF-SVD"]["mean"] == pytest.approx((10 / 20 + 10 / 40) / 2)
     assert rows["new items' first click"]["mean"] == -1.0  # svd is the fastest CF/SVD (2 ticks)
