@@ -128,8 +128,8 @@ class StepLog:
 
         Defaults: time = 0..S-1, user_id = session_id = 0, session_step = 0..S-1, topics 0 (-1 where empty),
         slate_relevant = relevance >= 0.5, clicked_item_id = the item at clicked_position, no click, no reward,
-        nothing terminated/truncated/shifted/repeated, no ranking (ranked_hits -1); item table empty, arrival 0, live at start, not retired (the
-        table is sorted by item id).
+        nothing terminated/truncated/shifted/repeated, no ranking (ranked_hits -1); item table empty, arrival 0,
+        live at start, not retired (the table is sorted by item id).
         """
         ids = np.array(slate_item_ids, dtype=np.int64, ndmin=2)
         s, k = ids.shape
