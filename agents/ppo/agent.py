@@ -30,8 +30,8 @@ class PolicyAgent(Agent):
         obs, _ = self.policy.obs_to_tensor(observation)
         with torch.no_grad():
             dist = self.policy.get_distribution(obs)
-            ranking = dist.ranking(min(k, dist.num_candidates), deterministic)
-        return ranking.cpu().numpy().reshape(-1, ranking.shape[-1])
+            ranking = dist.ranking(min(k, dist.num_candidates), deterministic)  # (N, k)
+        return ranking.cpu().numpy()
 
 
 def load_policy(path: str | Path, device: str = "auto") -> FreshRecSlatePolicy:
