@@ -27,7 +27,7 @@ class Transitions:
     history_ids: np.ndarray  # (R, H) int64 the user's last clicks before this step, newest first, -1 = padding
     slate_positions: np.ndarray  # (R, K) int64 positions the agent chose
     slate_item_ids: np.ndarray  # (R, K) int64 items shown, -1 = empty slot
-    clicked_position: np.ndarray  # (R,) int64 -1 = no click
+    clicked_position: np.ndarray  # (R,) int64 the clicked slot of the slate (0..K-1), -1 = no click
     clicked_item_id: np.ndarray  # (R,) int64 -1 = no click
     engagement: np.ndarray  # (R,) float32
     reward: np.ndarray  # (R,) float32

@@ -80,9 +80,9 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     probabilities, graded relevance (solo click probability) and relevant flags (>= 0.5), the K best
     relevances among the candidates, the number of relevant candidates, every candidate's graded
     relevance (``candidate_relevance`` (M,), 0 for masked ones: what a ranking deeper than the slate
-    is scored against), the click and engagement,
-    item ids, topics and ages of the slate, whether an abrupt shift hit the user since their last
-    step, and world events of the tick (``world_arrived_item_ids``, ``world_retired_item_ids``,
+    is scored against), the click (``clicked_position``: the slot of the slate, 0..K-1, not a candidate
+    position; -1 for none) and engagement, item ids, topics and ages of the slate, whether an
+    abrupt shift hit the user since their last step, and world events of the tick (``world_arrived_item_ids``, ``world_retired_item_ids``,
     ``world_shift_*`` with the before/after long-term interest).
 
     ## Arguments

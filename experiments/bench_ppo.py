@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = [v for v in names if v not in VARIANTS]
     if unknown or args.rounds < 1:
         parser.error(f"--variants {unknown} unknown (choose from {list(VARIANTS)}) or --rounds {args.rounds} < 1")
+    if len(set(names)) < len(names):  # results are keyed by variant: a repeat would overwrite the first
+        parser.error(f"--variants {args.variants!r}: each variant at most once (use --rounds for more rounds)")
     rates: dict[str, list[float]] = {}
     for name in names:
         cmd = [sys.executable, "-m", "freshrec.experiments.bench_ppo", "--worker", name, "--rounds", str(args.rounds),

@@ -7,9 +7,10 @@ overstates it (the best of several noisy evaluations). To compare settings (say,
 over three training seeds each) without that bias and without touching held-out seeds, every
 best model plays the harness's protocol (burn-in of the logging policy, then ``--ticks`` ticks of
 ``--num-envs`` sessions, deterministic slates) on other worlds of training seeds that no run
-trained or validated on. The table gives, per experiment, the mean return and CTR over its runs
-and worlds with a 95% interval over its runs (each run's mean over the worlds); ``--baseline EXP``
-adds each experiment's return minus EXP's, paired by training seed. Results: stdout and ``--json``
+trained or validated on. The table gives, per experiment, the mean return, CTR and recall@10 of the
+ranking (``ranking_recall@10``) over its runs and worlds with a 95% interval over its runs (each
+run's mean over the worlds); ``--baseline EXP`` adds each experiment's return and recall@10 minus
+EXP's, paired by training seed. Results: stdout and ``--json``
 (default ``select_runs.json`` in the first folder).
 """
 
@@ -29,6 +30,9 @@ from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 from freshrec.experiments.train_agent import TrainConfig
 from freshrec.experiments.train_callback import policy_summary
+
+METRICS = ("return", "ctr", "ranking_recall@10")  # summary keys kept per world
+PAIRED = ("return", "ranking_recall@10")  # differences against --baseline, paired by training seed
 
 
 def find_runs(paths: list[Path]) -> list[Path]:
@@ -61,53 +65,61 @@ def play(
 
 
 def summarise(per_run: dict[str, dict[str, Any]], baseline: str = "") -> dict[str, dict[str, Any]]:
-    """Per experiment: its runs, mean return and CTR with a 95% interval over runs (each run's mean over the
-    worlds); with ``baseline``, also the paired return difference (experiment − baseline) over the training
-    seeds both have, mean and 95% interval over those seeds (the same seed shares its worlds and init draws,
-    so pairing removes the seed-to-seed spread)."""
+    """Per experiment: its runs, mean return, CTR and recall@10 with a 95% interval over runs (each run's mean
+    over the worlds; recall@10 only when every run has it: files written before it was recorded lack it);
+    with ``baseline``, also the paired differences (experiment − baseline) of return and recall@10 over the
+    training seeds both have, mean and 95% interval over those seeds (the same seed shares its worlds and
+    init draws, so pairing removes the seed-to-seed spread)."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in per_run.values():
         groups[r["experiment"]].append(r)
     table: dict[str, dict[str, Any]] = {}
-    by_seed = {name: {r["seed"]: float(np.mean(r["return"])) for r in rs} for name, rs in groups.items()}
+    by_seed = {name: {r["seed"]: r for r in rs} for name, rs in groups.items()}
     if baseline:  # pairing needs one run per (experiment, seed): a second would be dropped silently
         for name, rs in groups.items():
             if len(by_seed[name]) < len(rs):
                 seeds = sorted(r["seed"] for r in rs)
                 raise ValueError(f"experiment {name!r} has several runs of one training seed ({seeds}): cannot pair")
     for name, rs in sorted(groups.items()):
-        row: dict[str, Any] = {
-            "runs": len(rs),
-            "return": mean_ci([float(np.mean(r["return"])) for r in rs]),
-            "ctr": mean_ci([float(np.mean(r["ctr"])) for r in rs]),
-        }
+        row: dict[str, Any] = {"runs": len(rs)}
+        for key in METRICS:
+            if all(key in r for r in rs):
+                row[key] = mean_ci([float(np.mean(r[key])) for r in rs])
         if baseline and name != baseline:
             shared = sorted(set(by_seed[name]) & set(by_seed[baseline]))
-            diffs = [by_seed[name][s] - by_seed[baseline][s] for s in shared]
             row["paired_seeds"] = shared
-            row["return_minus_baseline"] = mean_ci(diffs)
-            row["better_seeds"] = sum(d > 0 for d in diffs)
+            for key in PAIRED:
+                if all(key in by_seed[e][s] for e in (name, baseline) for s in shared):
+                    diffs = [float(np.mean(by_seed[name][s][key]) - np.mean(by_seed[baseline][s][key])) for s in shared]
+                    row[f"{key}_minus_baseline"] = mean_ci(diffs)
+                    if key == "return":
+                        row["better_seeds"] = sum(d > 0 for d in diffs)
         table[name] = row
     return table
 
 
 def format_table(table: dict[str, dict[str, Any]], baseline: str = "") -> str:
     """``summarise``'s table as Markdown."""
-    head = "| experiment | runs | return (mean ± 95% CI over runs) | CTR |"
-    rule = "|---|---|---|---|"
+    head = "| experiment | runs | return (mean ± 95% CI over runs) | CTR | recall@10 of the ranking |"
+    rule = "|---|---|---|---|---|"
     if baseline:
-        head += f" return − {baseline}, paired by seed (mean ± 95% CI) | seeds better |"
-        rule += "---|---|"
+        head += f" return − {baseline}, paired by seed (mean ± 95% CI) | seeds better | recall@10 − {baseline} |"
+        rule += "---|---|---|"
     lines = ["", head, rule]
+
+    def cell(value: tuple[float, float] | None, digits: int, sign: str = "") -> str:
+        return "–" if value is None else f"{value[0]:{sign}.{digits}f} ± {value[1]:.{digits}f}"
+
     for name, row in table.items():
-        (ret, ret_h), (ctr, ctr_h) = row["return"], row["ctr"]
-        line = f"| {name} | {row['runs']} | {ret:.2f} ± {ret_h:.2f} | {ctr:.3f} ± {ctr_h:.3f} |"
+        line = f"| {name} | {row['runs']} | {cell(row.get('return'), 2)} | {cell(row.get('ctr'), 3)} |"
+        line += f" {cell(row.get('ranking_recall@10'), 3)} |"
         if baseline:
             if "paired_seeds" in row:
-                (d, d_h), n = row["return_minus_baseline"], len(row["paired_seeds"])
-                line += f" {d:+.2f} ± {d_h:.2f} | {row['better_seeds']} of {n} |"
+                n = len(row["paired_seeds"])
+                line += f" {cell(row.get('return_minus_baseline'), 2, '+')} | {row.get('better_seeds', 0)} of {n} |"
+                line += f" {cell(row.get('ranking_recall@10_minus_baseline'), 3, '+')} |"
             else:
-                line += " | |"
+                line += " | | |"
         lines.append(line)
     return "\n".join(lines)
 
@@ -149,9 +161,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results = play(run, config, seeds, args.ticks, args.num_envs, args.burn_in)
         per_run[str(run)] = {
             "experiment": config["experiment"], "seed": config["seed"],
-            "return": [r["return"] for r in results], "ctr": [r["ctr"] for r in results],
+            **{key: [r[key] for r in results] for key in METRICS},
         }  # fmt: skip
-        print(f"{run.name}: return {np.mean(per_run[str(run)]['return']):.2f}", flush=True)
+        kept = per_run[str(run)]
+        print(f"{run.name}: return {np.mean(kept['return']):.2f}, recall@10 {np.mean(kept['ranking_recall@10']):.3f}")
     table = summarise(per_run, args.baseline)
     print(format_table(table, args.baseline))
     result = {"seeds": seeds, "ticks": args.ticks, "num_envs": args.num_envs, "burn_in": args.burn_in,

@@ -112,6 +112,10 @@ class TrainConfig:
     """Each candidate token also gets its text's match with the user's clicks and skips (``text_match`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README,
     "Match features")."""
+    choice_epochs: int = 0
+    """Auxiliary choice phase: after each PPO update, passes of the warm start's slate-choice loss over the
+    clicked steps of the rollout just collected, with PPO's optimizer (``experiments/warm_start.py``); 0 = off,
+    the default (README, "The auxiliary choice loss")."""
     warm_start_ticks: int = 0
     """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
     warm_start_epochs: int = 3
@@ -159,7 +163,8 @@ class TrainConfig:
         if self.train_world_steps < 1:
             raise ValueError(f"train_world_steps = {self.train_world_steps}: must be >= 1")
         for name in (
-            "eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs", "eval_burn_in", "train_burn_in"
+            "eval_every", "checkpoint_every", "warm_start_ticks", "warm_start_epochs", "eval_burn_in", "train_burn_in",
+            "choice_epochs",
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0 (0 = off)")

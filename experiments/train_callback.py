@@ -1,4 +1,5 @@
-"""The training run's callback: validation, model selection, checkpoints and burned-in training worlds.
+"""The training run's callback: validation, model selection, checkpoints, burned-in training worlds and the
+optional auxiliary choice phase.
 
 Split from ``train_agent`` (which builds the run and its config); a ``TrainingCallback`` holds the
 run's schedule, which every checkpoint saves, so a resumed run behaves as the uninterrupted one.
@@ -64,8 +65,8 @@ def eval_tags(slate_size: int) -> dict[str, str]:
 
 
 class TrainingCallback(BaseCallback):
-    """At the start of each rollout: the next burned-in training world when due (``train_burn_in``), validation
-    metrics when due, then a checkpoint when due.
+    """At the start of each rollout: the choice phase on the last rollout's clicks (``choice_epochs``), the next
+    burned-in training world when due (``train_burn_in``), validation metrics when due, then a checkpoint when due.
 
     The schedule (next world, evaluation and checkpoint step, worlds so far, best validation return) is part of
     every checkpoint, so a resumed run evaluates, checkpoints and keeps the same best model as the
@@ -79,11 +80,28 @@ class TrainingCallback(BaseCallback):
         self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
         self.last_eval: dict[str, float] = {}
         self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
+        # With choice_epochs: the rollout's clicked slate slots (n_steps, n_envs) (info["clicked_position"],
+        # 0..K-1; -1: no click), and the last rollout's (observations, slates, clicks) until its choice phase.
+        self._clicked = np.full((cfg.n_steps, cfg.num_envs), -1, dtype=np.int64)
+        self._pending: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None
 
     def _on_step(self) -> bool:
+        if self.cfg.choice_epochs:
+            # SB3 calls this after the env step and before adding the step to the buffer: buffer.pos is its row.
+            assert isinstance(self.model, PPO)
+            self._clicked[self.model.rollout_buffer.pos] = self._sb3_env().last_info["clicked_position"]
         return True
 
+    def _on_rollout_end(self) -> None:
+        if self.cfg.choice_epochs:
+            assert isinstance(self.model, PPO)
+            buffer = self.model.rollout_buffer
+            # The update flattens the buffer into new arrays and the next reset() allocates others, so these
+            # references keep the rollout as collected: observations (n_steps, n_envs, ...), slates (n_steps, n_envs, K).
+            self._pending = (dict(buffer.observations), buffer.actions, self._clicked.copy())  # type: ignore[arg-type]
+
     def _on_rollout_start(self) -> None:
+        self.choice_phase()  # before the checkpoint, so a resumed run has nothing pending
         step = self.num_timesteps
         if self.cfg.train_burn_in and step >= self.schedule.get("world", 0):
             self.next_world()
@@ -94,6 +112,40 @@ class TrainingCallback(BaseCallback):
         if self.cfg.checkpoint_every and step >= self.schedule["checkpoint"]:
             self.schedule["checkpoint"] = (step // self.cfg.checkpoint_every + 1) * self.cfg.checkpoint_every
             self.checkpoint()
+
+    def choice_phase(self) -> None:
+        """``choice_epochs`` passes of the slate-choice loss over the clicked steps of the rollout PPO has just
+        updated on (``warm_start.fit_choices``), with PPO's optimizer at its current rate and gradient clip.
+
+        Runs at the start of the next rollout, so the last rollout of a run has none. Minibatches are
+        PPO's size, shuffled by a generator seeded from (training seed, step): a resumed run repeats them.
+        The mean loss of the last pass is logged as ``train/choice_loss``.
+        """
+        if self._pending is None:
+            return
+        from freshrec.experiments.warm_start import fit_choices
+
+        obs, actions, clicked = self._pending
+        self._pending = None
+        rows = clicked >= 0  # (n_steps, n_envs)
+        if not rows.any():
+            return
+        slates = actions[rows].astype(np.int64)  # (R, K)
+        data = {k: v[rows] for k, v in obs.items()}
+        assert isinstance(self.model, PPO) and isinstance(self.model.policy, FreshRecSlatePolicy)
+        policy = self.model.policy
+        rng = np.random.default_rng([self.cfg.seed, self.num_timesteps])
+        losses = fit_choices(
+            policy, policy.optimizer, data, slates, clicked[rows], self.cfg.choice_epochs, self.cfg.batch_size,
+            rng, max_grad_norm=self.model.max_grad_norm,
+        )  # fmt: skip
+        self.logger.record("train/choice_loss", losses[-1])
+
+    def _sb3_env(self) -> FreshRecSB3VecEnv:
+        assert isinstance(self.model, PPO)
+        monitor = self.model.get_env()
+        assert isinstance(monitor, VecMonitor) and isinstance(monitor.venv, FreshRecSB3VecEnv)
+        return monitor.venv
 
     def next_world(self) -> None:
         """Train from here on in the next burned-in world: the harness's start, on a training seed.

@@ -8,6 +8,13 @@ choice among the items on screen, which is how the world's users choose; a softm
 candidates would also learn the logging policy's exposure bias). This is the signal the
 supervised sequence transformer learns from, on the same kind of burned-in log; afterwards PPO
 trains as usual. The value head is left alone.
+
+The same loss also serves during PPO (``TrainConfig.choice_epochs``, off by default): after each
+update, a few passes over the clicks of the rollout just collected (``fit_choices`` with PPO's
+optimizer), an auxiliary phase in the manner of Phasic Policy Gradient (Cobbe et al., 2021) and of
+the supervised heads of SQN (Xin et al., 2020). PPO's objective sees the order of the candidates
+it did not show only through the slate's normalisation; the choice loss asks the scores to order
+every shown pair by what users picked, which the score function carries over to the unshown ones.
 """
 
 from __future__ import annotations
@@ -36,13 +43,60 @@ def collect_clicks(
         if clicked.any():
             kept.append({k: v[clicked] for k, v in obs.items()})
             slates_kept.append(slates[clicked])
-            # The slot (0..K-1) whose candidate was clicked.
-            slots.append(np.argmax(slates[clicked] == info["clicked_position"][clicked, None], axis=1))
+            slots.append(info["clicked_position"][clicked])  # the clicked slot of the slate (0..K-1)
         obs = nxt
     if not kept:
         raise RuntimeError(f"warm start: no clicks in {ticks} logged ticks; raise warm_start_ticks")
     data = {k: np.concatenate([d[k] for d in kept]) for k in kept[0]}
     return data, np.concatenate(slates_kept), np.concatenate(slots)
+
+
+def choice_loss(
+    policy: FreshRecSlatePolicy, data: dict[str, np.ndarray], slates: np.ndarray, slots: np.ndarray
+) -> torch.Tensor:
+    """Mean log-loss of the clicked ``slots`` (R,) under a multinomial logit of the policy's scores over each
+    shown slate ``slates`` (R, K), for observations ``data`` (R, ...): the world's users choose among the
+    items on screen, so this is their choice model's likelihood, free of the exposure bias a softmax over
+    all M candidates would learn."""
+    obs, _ = policy.obs_to_tensor(data)
+    scores = policy.score(obs)  # type: ignore[arg-type]  # (R, M) masked
+    shown = scores.gather(1, torch.as_tensor(slates, device=scores.device, dtype=torch.long))  # (R, K)
+    return torch.nn.functional.cross_entropy(shown, torch.as_tensor(slots, device=scores.device, dtype=torch.long))
+
+
+def fit_choices(
+    policy: FreshRecSlatePolicy,
+    optimizer: torch.optim.Optimizer,
+    data: dict[str, np.ndarray],
+    slates: np.ndarray,
+    slots: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    max_grad_norm: float | None = None,
+    progress: bool = False,
+) -> list[float]:
+    """``epochs`` passes of ``choice_loss`` over shuffled minibatches with ``optimizer``; the mean loss per epoch.
+
+    The value head gets no gradient, so an optimizer over every parameter (PPO's) leaves it alone.
+    """
+    policy.set_training_mode(True)
+    losses = []
+    n = slots.shape[0]
+    for _ in tqdm(range(epochs), desc="warm start: fitting", disable=not progress, leave=False):
+        order, total = rng.permutation(n), 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            loss = choice_loss(policy, {k: v[idx] for k, v in data.items()}, slates[idx], slots[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            if max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
+            optimizer.step()
+            total += float(loss.detach()) * idx.size
+        losses.append(total / n)
+    policy.set_training_mode(False)
+    return losses
 
 
 def pretrain(
@@ -57,25 +111,8 @@ def pretrain(
     progress: bool = True,
 ) -> list[float]:
     """Fit the policy's scores to the logged choices (slate softmax); returns the mean loss per epoch."""
-    rng = np.random.default_rng(seed)
     params = [p for n, p in policy.named_parameters() if not n.startswith("value_net")]
     opt = torch.optim.Adam(params, lr=lr)
-    policy.set_training_mode(True)
-    losses = []
-    n = slots.shape[0]
-    for _ in tqdm(range(epochs), desc="warm start: fitting", disable=not progress, leave=False):
-        order, total = rng.permutation(n), 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            obs, _ = policy.obs_to_tensor({k: v[idx] for k, v in data.items()})
-            scores = policy.score(obs)  # type: ignore[arg-type]  # (B, M) masked
-            shown = scores.gather(1, torch.as_tensor(slates[idx], device=scores.device))  # (B, K)
-            target = torch.as_tensor(slots[idx], device=scores.device)
-            loss = torch.nn.functional.cross_entropy(shown, target)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            total += float(loss.detach()) * idx.size
-        losses.append(total / n)
-    policy.set_training_mode(False)
-    return losses
+    return fit_choices(
+        policy, opt, data, slates, slots, epochs, batch_size, np.random.default_rng(seed), progress=progress
+    )

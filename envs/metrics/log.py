@@ -72,7 +72,7 @@ class StepLog:
     slate_relevant: BoolArray  # (S, K) relevance >= 0.5
     ideal_relevance: Float32Array  # (S, K) the K largest candidate relevances, descending
     num_relevant: IntArray  # (S,) relevant candidates among the M
-    clicked_position: IntArray  # (S,) -1 = no click
+    clicked_position: IntArray  # (S,) the clicked slot of the slate (0..K-1), -1 = no click
     clicked_item_id: IntArray  # (S,) -1 = no click
     engagement: Float32Array  # (S,) 0 when no click
     shifted: BoolArray  # (S,) first step under abruptly shifted interests

@@ -54,13 +54,13 @@ def cyclic_log(text: dict[int, np.ndarray], users: int = 120, seed: int = 0) -> 
     clicks.sort()
     r = len(clicks)
     cand = np.empty((r, M), np.int64)
-    clicked_position = rng.integers(0, M, r)
+    offered_at = rng.integers(0, M, r)  # the clicked item's candidate position
     for row, (_, _, item) in enumerate(clicks):
         others = rng.permutation(items_except(item))[: M - 1]
-        cand[row] = np.insert(others, clicked_position[row], item)
+        cand[row] = np.insert(others, offered_at[row], item)
     feats = np.zeros((r, M, F), np.float32)
     feats[:, :, :P] = np.stack([np.stack([text[int(i)] for i in row]) for row in cand])
-    slate_positions = np.stack([clicked_position, (clicked_position + 1) % M], axis=1)
+    slate_positions = np.stack([offered_at, (offered_at + 1) % M], axis=1)  # the clicked item in slot 0
     return Transitions(
         time=np.array([c[0] for c in clicks], np.int64),
         user_id=np.array([c[1] for c in clicks], np.int64),
@@ -70,7 +70,7 @@ def cyclic_log(text: dict[int, np.ndarray], users: int = 120, seed: int = 0) -> 
         history_ids=np.full((r, H), -1, np.int64),  # the agent builds sequences from the clicks, not from here
         slate_positions=slate_positions,
         slate_item_ids=np.take_along_axis(cand, slate_positions, axis=1),
-        clicked_position=clicked_position.astype(np.int64),
+        clicked_position=np.zeros(r, np.int64),  # a slate slot, as in the env's info
         clicked_item_id=np.array([c[2] for c in clicks], np.int64),
         engagement=np.ones(r, np.float32),
         reward=np.ones(r, np.float32),

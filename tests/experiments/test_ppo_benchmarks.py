@@ -18,6 +18,12 @@ def test_bench_ppo_writes_rates(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["rounds"]["mlp"]
 
 
+def test_bench_ppo_refuses_a_repeated_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        bench_ppo.main(["--variants", "default,mlp,default"])
+    assert "each variant at most once" in capsys.readouterr().err
+
+
 def test_time_to_beat_evaluates_every_checkpoint(tmp_path: Path) -> None:
     run = train(
         TrainConfig(encoder="hashing:64", num_envs=8, n_steps=16, batch_size=64, total_steps=256, eval_every=0,

@@ -31,6 +31,10 @@ def test_groups_runs_by_experiment_on_the_given_worlds(tmp_path: Path) -> None:
     assert result["experiments"]["a"]["runs"] == 2 and result["experiments"]["b"]["runs"] == 1
     for run in result["runs"].values():
         assert len(run["return"]) == 2 and all(r >= 0 for r in run["return"])
+        assert all(0 <= r <= 1 for r in run["ranking_recall@10"])
+    runs = {(r["experiment"], r["seed"]): r["ranking_recall@10"] for r in result["runs"].values()}
+    paired = result["experiments"]["a"]["ranking_recall@10_minus_baseline"][0]
+    assert paired == pytest.approx(sum(runs[("a", 0)]) / 2 - sum(runs[("b", 0)]) / 2)
 
 
 def test_seeds_a_run_used_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +68,9 @@ def test_burned_in_training_worlds_count_as_used() -> None:
 
 def test_paired_difference_uses_the_shared_seeds_only() -> None:
     def run(experiment: str, seed: int, ret: float) -> dict[str, object]:
-        return {"experiment": experiment, "seed": seed, "return": [ret, ret], "ctr": [0.5, 0.5]}
+        # recall@10 = return / 10, so its paired differences are a tenth of the return's
+        recall = {"ranking_recall@10": [ret / 10, ret / 10]}
+        return {"experiment": experiment, "seed": seed, "return": [ret, ret], "ctr": [0.5, 0.5], **recall}
 
     per_run = {
         "b0": run("base", 0, 5.0), "b1": run("base", 1, 7.0), "b2": run("base", 2, 6.0),
@@ -78,6 +84,14 @@ def test_paired_difference_uses_the_shared_seeds_only() -> None:
     assert "paired_seeds" not in table["base"] and table["new"]["runs"] == 3
     assert "| new | 3 |" in format_table(table, "base") and "+0.75" in format_table(table, "base")
     assert "paired" not in format_table(summarise(per_run))
+    r_mean, r_half = new["ranking_recall@10_minus_baseline"]
+    assert r_mean == pytest.approx(0.075) and r_half == pytest.approx(half / 10)
+    assert table["base"]["ranking_recall@10"][0] == pytest.approx(0.6)
+    assert "+0.075" in format_table(table, "base")
+    # A file written before recall@10 was kept: no such column value, no error.
+    old = {k: {key: v for key, v in r.items() if key != "ranking_recall@10"} for k, r in per_run.items()}
+    assert "ranking_recall@10" not in summarise(old, "base")["new"]
+    assert "| – |" in format_table(summarise(old, "base"), "base")
     per_run["n0bis"] = run("new", 0, 9.0)
     with pytest.raises(ValueError, match="'new' has several runs of one training seed"):
         summarise(per_run, "base")

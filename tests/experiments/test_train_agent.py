@@ -115,7 +115,8 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     [("seed", 10_001, "held-out"), ("policy", "cnn", "policy"), ("batch_size", 10_000, "batch_size"),
      ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every"),
      ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
-     ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule")],
+     ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule"),
+     ("choice_epochs", -1, "choice_epochs")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -144,10 +145,23 @@ def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
 
     cfg = tiny(tmp_path)
     model = make_model(cfg, make_training_env(cfg))
-    data, slates, slots = collect_clicks(FreshRecVectorEnv(num_envs=16, encoder="hashing:64"), 1, 60, progress=False)
+    env = FreshRecVectorEnv(num_envs=16, encoder="hashing:64")
+    clicked_ids: list[np.ndarray] = []
+    step = env.step
+
+    def spy(slates: np.ndarray) -> tuple:  # type: ignore[type-arg]
+        out = step(slates)
+        clicked_ids.append(out[4]["clicked_item_id"][out[4]["clicked_item_id"] >= 0])
+        return out
+
+    env.step = spy  # type: ignore[method-assign]
+    data, slates, slots = collect_clicks(env, 1, 60, progress=False)
     assert slots.size > 50 and set(np.unique(slots)) <= set(range(5))
     assert data["candidate_mask"].shape == (slots.size, 32)
-    # The clicked slot's candidate is the one the env reported clicked.
+    # The clicked slot's candidate is the item the env reported clicked (info["clicked_position"] is a slot).
+    rows = np.arange(slots.size)
+    shown = data["candidate_ids"][rows, slates[rows, slots]]
+    np.testing.assert_array_equal(shown, np.concatenate(clicked_ids))
     losses = pretrain(model.policy, data, slates, slots, epochs=15, batch_size=64, progress=False)
     assert losses[-1] < losses[0] - 0.05  # it learns who clicks what (uniform over 5 slots is log 5 = 1.61)
     assert losses[0] == pytest.approx(np.log(5), abs=0.1)
@@ -194,10 +208,12 @@ def test_training_can_move_through_burned_in_worlds(tmp_path: Path) -> None:
     assert schedule["worlds"] == 2 and schedule["world"] == 512
 
 
-def test_burned_in_training_resumes_as_the_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("choice_epochs", [0, 1])
+def test_burned_in_training_resumes_as_the_uninterrupted_run(tmp_path: Path, choice_epochs: int) -> None:
     # Worlds change at 0, 384 and 768 steps; resuming from the checkpoint at 512 must cross into the
-    # third world exactly as the uninterrupted run did.
-    cfg = tiny(tmp_path, total_steps=1024, train_burn_in=5, train_world_steps=384, eval_every=0, checkpoint_every=256)
+    # third world exactly as the uninterrupted run did (with the choice phase: its minibatches too).
+    cfg = tiny(tmp_path, total_steps=1024, train_burn_in=5, train_world_steps=384, eval_every=0, checkpoint_every=256,
+               choice_epochs=choice_epochs)  # fmt: skip
     whole = train(replace(cfg, runs_dir=tmp_path / "whole"))
     cut = train(replace(cfg, runs_dir=tmp_path / "cut"))
     for path in (cut.run_dir / "checkpoints").iterdir():
@@ -208,6 +224,44 @@ def test_burned_in_training_resumes_as_the_uninterrupted_run(tmp_path: Path) -> 
     resumed = train(replace(cfg, resume=str(cut.run_dir)))
     assert resumed.steps == 1024
     assert_same_params(whole.model_path, resumed.model_path)
+    assert ("train/choice_loss" in scalars(whole.run_dir)) is bool(choice_epochs)
+
+
+def test_choice_phase_fits_the_clicks_of_the_rollout(tmp_path: Path) -> None:
+    """The auxiliary choice phase trains on the rollout just collected: each clicked step's slot holds the item
+    the env reported clicked, and passes over them lower the slate-choice loss."""
+    from freshrec.experiments.train_agent import TrainingCallback, make_model, make_training_env
+    from freshrec.experiments.warm_start import choice_loss
+
+    # A constant rate: under the linear schedule a learn() of one rollout updates (and leaves the rate) at 0.
+    cfg = tiny(tmp_path, choice_epochs=40, train_burn_in=0, eval_every=0, checkpoint_every=0, lr_schedule="constant")
+    model = make_model(cfg, make_training_env(cfg))
+    reported: list[np.ndarray] = []
+
+    class Probe(TrainingCallback):
+        def _on_step(self) -> bool:
+            reported.append(self._sb3_env().last_info["clicked_item_id"].copy())
+            return super()._on_step()
+
+    probe = Probe(cfg, tmp_path, {"eval": 0, "checkpoint": 0}, time.perf_counter())
+    model.learn(cfg.num_envs * cfg.n_steps, callback=probe)  # one rollout and its update; its choice phase waits
+    assert probe._pending is not None
+    obs, actions, clicked = probe._pending
+    rows = clicked >= 0  # (n_steps, n_envs)
+    assert 10 < rows.sum() < rows.size
+    slates = actions[rows].astype(np.int64)
+    shown = np.take_along_axis(obs["candidate_ids"][rows], slates[np.arange(rows.sum()), clicked[rows]][:, None], 1)
+    np.testing.assert_array_equal(shown[:, 0], np.stack(reported)[rows])
+    data = {k: v[rows] for k, v in obs.items()}
+    with torch.no_grad():
+        before = float(choice_loss(model.policy, data, slates, clicked[rows]))  # type: ignore[arg-type]
+    value_head = [p.detach().clone() for p in model.policy.value_net.parameters()]
+    probe.choice_phase()
+    with torch.no_grad():
+        after = float(choice_loss(model.policy, data, slates, clicked[rows]))  # type: ignore[arg-type]
+    assert after < before - 0.1 and probe._pending is None
+    for a, b in zip(value_head, model.policy.value_net.parameters(), strict=True):
+        assert torch.equal(a, b)  # the choice loss leaves the value head alone
 
 
 def learning_rates(run_dir: Path) -> list[tuple[int, float]]:
