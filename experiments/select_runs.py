@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             **{key: [r[key] for r in results] for key in METRICS},
         }  # fmt: skip
         kept = per_run[str(run)]
-        print(f"{run.name}: return {np.mean(kept['return']):.2f}, recall@10 {np.mean(kept['ranking_recall@10']):.3f}")
+        recall = np.mean(kept["ranking_recall@10"])
+        print(f"{run.name}: return {np.mean(kept['return']):.2f}, recall@10 {recall:.3f}", flush=True)
     table = summarise(per_run, args.baseline)
     print(format_table(table, args.baseline))
     result = {"seeds": seeds, "ticks": args.ticks, "num_envs": args.num_envs, "burn_in": args.burn_in,
