@@ -16,7 +16,9 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
 - ``self-attention``: the default with candidates also attending to each other (a decoder
   layer instead of ``CrossBlock``);
 - ``match-features``: the default with the candidates' text-match features (``text_match``);
-- ``mlp``: the MLP ablation at the default settings.
+- ``mlp``: the MLP ablation at the default settings;
+- ``choice-loss``: the default with the auxiliary choice phase (``--choice-epochs 3``), run by the
+  training callback (``TrainingCallback.choice_phase``; no validation, checkpoints or world changes).
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
 figure is the median rate. Each variant runs in its own process: in one process, switching torch's
@@ -35,11 +37,13 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
 
@@ -51,6 +55,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
     "match-features": {"threads": 1, "rollouts": 2, "match_features": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
+    "choice-loss": {"threads": 1, "rollouts": 2, "choice_epochs": 3},
 }
 
 
@@ -66,8 +71,8 @@ def naive_model(device: str, encoder: str) -> PPO:
     )  # fmt: skip
 
 
-def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
-    """The model of variant ``name`` and the env steps of one round."""
+def build(name: str, device: str, encoder: str) -> tuple[PPO, int, BaseCallback | None]:
+    """The model of variant ``name``, the env steps of one round and the callback its rounds run with."""
     spec = VARIANTS[name]
     if name == "naive":
         model = naive_model(device, encoder)
@@ -76,17 +81,24 @@ def build(name: str, device: str, encoder: str) -> tuple[PPO, int]:
         cfg = TrainConfig(device=device, encoder=encoder, progress=False, **fields)
         extractor = {"reference_layers": True} if spec.get("reference_layers") else {}
         model = make_model(cfg, make_training_env(cfg), **extractor)
-    return model, spec["rollouts"] * model.n_steps * model.n_envs
+    callback = None
+    if spec.get("choice_epochs"):
+        from freshrec.experiments.train_callback import TrainingCallback
+
+        # Only the choice phase: no evaluations, checkpoints or burned-in worlds (their schedule never comes due).
+        quiet = replace(cfg, eval_every=0, checkpoint_every=0, train_burn_in=0)
+        callback = TrainingCallback(quiet, Path("."), {"eval": 0, "checkpoint": 0}, time.perf_counter())
+    return model, spec["rollouts"] * model.n_steps * model.n_envs, callback
 
 
 def measure(name: str, rounds: int, device: str, encoder: str) -> list[float]:
     """Rates of ``rounds`` timed rounds of variant ``name`` (in this process) after a warm-up round."""
     torch.set_num_threads(VARIANTS[name]["threads"] or torch.get_num_threads())
-    model, steps = build(name, device, encoder)
+    model, steps, callback = build(name, device, encoder)
     rates = []
     for r in range(rounds + 1):  # round 0 warms up (allocations, first-call overheads)
         t0 = time.perf_counter()
-        model.learn(steps, reset_num_timesteps=False)
+        model.learn(steps, callback=callback, reset_num_timesteps=False)
         if r:
             rates.append(steps / (time.perf_counter() - t0))
     return rates

@@ -18,6 +18,23 @@ def test_bench_ppo_writes_rates(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["rounds"]["mlp"]
 
 
+def test_bench_ppo_choice_variant_runs_the_choice_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    from freshrec.experiments.train_callback import TrainingCallback
+
+    pending: list[bool] = []
+    phase = TrainingCallback.choice_phase
+
+    def spy(self: TrainingCallback) -> None:
+        pending.append(self._pending is not None)
+        phase(self)
+
+    monkeypatch.setattr(TrainingCallback, "choice_phase", spy)
+    model, steps, callback = bench_ppo.build("choice-loss", "cpu", "hashing:64")
+    assert steps == 2 * model.n_steps * model.n_envs
+    model.learn(steps, callback=callback)
+    assert pending == [False, True]  # each rollout's start: nothing yet, then the first rollout's clicks
+
+
 def test_bench_ppo_refuses_a_repeated_variant(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         bench_ppo.main(["--variants", "default,mlp,default"])
