@@ -89,7 +89,7 @@ class TrainingCallback(BaseCallback):
         if self.cfg.choice_epochs:
             # SB3 calls this after the env step and before adding the step to the buffer: buffer.pos is its row.
             assert isinstance(self.model, PPO)
-            self._clicked[self.model.rollout_buffer.pos] = self._sb3_env().last_info["clicked_position"]
+            self._clicked[self.model.rollout_buffer.pos] = self._envs()[1].last_info["clicked_position"]
         return True
 
     def _on_rollout_end(self) -> None:
@@ -141,11 +141,12 @@ class TrainingCallback(BaseCallback):
         )  # fmt: skip
         self.logger.record("train/choice_loss", losses[-1])
 
-    def _sb3_env(self) -> FreshRecSB3VecEnv:
+    def _envs(self) -> tuple[VecMonitor, FreshRecSB3VecEnv]:
+        """The training env: SB3's episode monitor and the freshrec adapter under it."""
         assert isinstance(self.model, PPO)
         monitor = self.model.get_env()
         assert isinstance(monitor, VecMonitor) and isinstance(monitor.venv, FreshRecSB3VecEnv)
-        return monitor.venv
+        return monitor, monitor.venv
 
     def next_world(self) -> None:
         """Train from here on in the next burned-in world: the harness's start, on a training seed.
@@ -163,10 +164,8 @@ class TrainingCallback(BaseCallback):
             {"encoder": cfg.encoder}, cache=None, progress=False,
         )  # fmt: skip
         env, obs = start.start()
-        assert isinstance(self.model, PPO)
-        monitor = self.model.get_env()
-        assert isinstance(monitor, VecMonitor) and isinstance(monitor.venv, FreshRecSB3VecEnv)
-        monitor.venv.env, monitor.venv.last_info = env, {}
+        monitor, adapter = self._envs()
+        adapter.env, adapter.last_info = env, {}
         monitor.episode_returns[:] = 0.0
         monitor.episode_lengths[:] = 0
         self.model._last_obs = obs  # type: ignore[assignment]

@@ -240,7 +240,7 @@ def test_choice_phase_fits_the_clicks_of_the_rollout(tmp_path: Path) -> None:
 
     class Probe(TrainingCallback):
         def _on_step(self) -> bool:
-            reported.append(self._sb3_env().last_info["clicked_item_id"].copy())
+            reported.append(self._envs()[1].last_info["clicked_item_id"].copy())
             return super()._on_step()
 
     probe = Probe(cfg, tmp_path, {"eval": 0, "checkpoint": 0}, time.perf_counter())
