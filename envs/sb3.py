@@ -1,8 +1,9 @@
 """A stable-baselines3 ``VecEnv`` over the native ``FreshRecVectorEnv``, so SB3 trains on it directly.
 
 SB3 wants per-env info dicts with ``terminal_observation`` and ``TimeLimit.truncated`` when an
-episode ends; everything else of the vector info stays on ``.last_info`` (arrays over sessions) for
-metrics, so the per-step cost is one small dict per session.
+episode ends; each also carries the session's ``clicked_position`` (the clicked slot of the slate,
+0..K-1, or -1), which ``FreshRecPPO``'s choice loss reads. Everything else of the vector info stays
+on ``.last_info`` (arrays over sessions) for metrics, so the per-step cost is one small dict per session.
 
 >>> from freshrec.envs.vector import FreshRecVectorEnv
 >>> venv = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=2, encoder="hashing:64"))
@@ -49,7 +50,7 @@ class FreshRecSB3VecEnv(VecEnv):
         """Step every session; ended sessions restart in place (their last observation in the info)."""
         obs, reward, terminated, truncated, info = self.env.step(self._actions)  # type: ignore[arg-type]
         self.last_info = info
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        infos: list[dict[str, Any]] = [{"clicked_position": c} for c in info["clicked_position"].tolist()]
         if "_final_obs" in info:
             for i in np.flatnonzero(info["_final_obs"]):
                 infos[i]["terminal_observation"] = info["final_obs"][i]

@@ -9,7 +9,8 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
   (candidates also attend to each other), torch's default thread count: the setup the issue
   measured at 152–165/s;
 - ``default``: ``TrainConfig``'s defaults (1 layer, width 32, 1 head, cross-attention only,
-  64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread);
+  64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread, the choice loss inside
+  PPO's minibatches with weight 4: ``FreshRecPPO``);
 - ``torch-layers``: the default computed by PyTorch's own layers (``reference_layers=True``:
   the same function and weights, through ``nn.MultiheadAttention``);
 - ``default-2-threads``: the same with 2 torch threads;
@@ -17,8 +18,10 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
   layer instead of ``CrossBlock``);
 - ``match-features``: the default with the candidates' text-match features (``text_match``);
 - ``mlp``: the MLP ablation at the default settings;
-- ``choice-loss``: the default with the auxiliary choice phase (``--choice-epochs 3``), run by the
-  training callback (``TrainingCallback.choice_phase``; no validation, checkpoints or world changes).
+- ``no-choice-loss``: the default without the choice loss (``--choice-coef 0``: SB3's PPO update);
+- ``choice-phase``: the choice loss as a separate phase instead (``--choice-coef 0 --choice-epochs 3``),
+  run by the training callback (``TrainingCallback.choice_phase``; no validation, checkpoints or
+  world changes).
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
 figure is the median rate. Each variant runs in its own process: in one process, switching torch's
@@ -55,7 +58,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
     "match-features": {"threads": 1, "rollouts": 2, "match_features": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
-    "choice-loss": {"threads": 1, "rollouts": 2, "choice_epochs": 3},
+    "no-choice-loss": {"threads": 1, "rollouts": 2, "choice_coef": 0.0},
+    "choice-phase": {"threads": 1, "rollouts": 2, "choice_coef": 0.0, "choice_epochs": 3},
 }
 
 

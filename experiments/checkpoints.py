@@ -28,6 +28,8 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecMonitor
 
+from freshrec.agents.ppo import FreshRecPPO
+
 LATEST = "latest"
 PENDING_LOGS = ("name_to_value", "name_to_count", "name_to_excluded")
 MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count", "t_start")
@@ -97,7 +99,7 @@ def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, float], dic
     monitor = VecMonitor(state["env"])
     for k, v in state["monitor"].items():
         setattr(monitor, k, v)
-    model = PPO.load(path / "model.zip", env=monitor, device=device)  # re-seeds the global RNGs: restored below
+    model = FreshRecPPO.load(path / "model.zip", env=monitor, device=device)  # re-seeds the global RNGs: restored below
     model._last_obs = state["last_obs"]
     model._last_episode_starts = state["last_episode_starts"]
     model.ep_info_buffer = state["ep_info_buffer"]

@@ -34,7 +34,7 @@ from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule, set
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
-from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecSlatePolicy, FreshRecTransformerPolicy
+from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecPPO, FreshRecSlatePolicy, FreshRecTransformerPolicy
 from freshrec.envs.registration import ENV_IDS
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
@@ -112,6 +112,10 @@ class TrainConfig:
     """Each candidate token also gets its text's match with the user's clicks and skips (``text_match`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README,
     "Match features")."""
+    choice_coef: float = 4.0
+    """Weight of the auxiliary slate-choice loss added to each PPO minibatch's loss (``FreshRecPPO``,
+    agents/ppo/algorithm.py); 4 chosen over 1 on validation worlds over three training seeds (README, "The choice
+    loss inside PPO's update"); 0 = PPO alone, as every run before December 2026 trained."""
     choice_epochs: int = 0
     """Auxiliary choice phase: after each PPO update, passes of the warm start's slate-choice loss over the
     clicked steps of the rollout just collected, with PPO's optimizer (``experiments/warm_start.py``); 0 = off,
@@ -172,6 +176,8 @@ class TrainConfig:
             raise ValueError(
                 f"batch_size = {self.batch_size}: must be at most num_envs * n_steps = {self.num_envs * self.n_steps}"
             )
+        if not self.choice_coef >= 0:
+            raise ValueError(f"choice_coef = {self.choice_coef}: must be >= 0 (0 = off)")
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -207,6 +213,7 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         kwargs: dict[str, Any] = {k: Path(v) if k == "runs_dir" else v for k, v in data.items() if k in known}
         kwargs.setdefault("lr_schedule", "constant")  # runs saved before the field existed trained at a constant rate
+        kwargs.setdefault("choice_coef", 0.0)  # and those saved before this one, without the choice loss
         return cls(**kwargs)
 
 
@@ -220,19 +227,19 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return {"regime": regime, "encoder": cfg.encoder}
 
 
-def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> PPO:
-    """A new PPO model for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``, then ``extractor``'s
-    keyword arguments for the features extractor, e.g. ``reference_layers=True``)."""
+def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecPPO:
+    """A new PPO model (``FreshRecPPO``) for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``, then
+    ``extractor``'s keyword arguments for the features extractor, e.g. ``reference_layers=True``)."""
     fx: dict[str, Any] = {"d_model": cfg.d_model, "match_features": cfg.match_features}
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)
     lr = LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate)
-    return PPO(
-        POLICIES[cfg.policy], env, learning_rate=lr, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
-        n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range,
-        ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx}, seed=cfg.seed, device=cfg.device,
-        verbose=0,
+    return FreshRecPPO(
+        POLICIES[cfg.policy], env, choice_coef=cfg.choice_coef, learning_rate=lr, n_steps=cfg.n_steps,
+        batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx},
+        seed=cfg.seed, device=cfg.device, verbose=0,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from freshrec.agents.ppo.algorithm import slate_choice_loss
 from freshrec.agents.ppo.policy import FreshRecSlatePolicy
 from freshrec.envs.vector import FreshRecVectorEnv
 from freshrec.experiments.burn_in import LoggingPolicy, logging_seed
@@ -60,8 +61,8 @@ def choice_loss(
     all M candidates would learn."""
     obs, _ = policy.obs_to_tensor(data)
     scores = policy.score(obs)  # type: ignore[arg-type]  # (R, M) masked
-    shown = scores.gather(1, torch.as_tensor(slates, device=scores.device, dtype=torch.long))  # (R, K)
-    return torch.nn.functional.cross_entropy(shown, torch.as_tensor(slots, device=scores.device, dtype=torch.long))
+    device = scores.device
+    return slate_choice_loss(scores, torch.as_tensor(slates, device=device), torch.as_tensor(slots, device=device))
 
 
 def fit_choices(

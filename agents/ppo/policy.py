@@ -92,9 +92,17 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         self, obs: PyTorchObs, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Values, exact log-probabilities and the chain-rule entropy along the given slates."""
+        return self.evaluate_slates(obs, actions)[:3]
+
+    def evaluate_slates(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``evaluate_actions``' values (B, 1), log-probabilities (B,) and entropies (B,), plus the masked
+        candidate scores (B, M) of the same pass (``FreshRecPPO``'s choice loss reads them)."""
         dist, values = self._heads(obs)
         actions = actions.long()
-        return values, dist.log_prob(actions), dist.entropy_of(actions)
+        assert dist.logits is not None
+        return values, dist.log_prob(actions), dist.entropy_of(actions), dist.logits
 
     def get_distribution(self, obs: PyTorchObs) -> PlackettLuceDistribution:  # type: ignore[override]
         """The slate distribution for ``obs``."""

@@ -29,10 +29,20 @@ def test_bench_ppo_choice_variant_runs_the_choice_phase(monkeypatch: pytest.Monk
         phase(self)
 
     monkeypatch.setattr(TrainingCallback, "choice_phase", spy)
-    model, steps, callback = bench_ppo.build("choice-loss", "cpu", "hashing:64")
+    model, steps, callback = bench_ppo.build("choice-phase", "cpu", "hashing:64")
     assert steps == 2 * model.n_steps * model.n_envs
     model.learn(steps, callback=callback)
     assert pending == [False, True]  # each rollout's start: nothing yet, then the first rollout's clicks
+
+
+@pytest.mark.parametrize(("variant", "coef"), [("default", 4.0), ("no-choice-loss", 0.0)])
+def test_bench_ppo_default_trains_with_the_choice_loss(variant: str, coef: float) -> None:
+    from freshrec.agents.ppo import FreshRecPPO
+
+    model, _, callback = bench_ppo.build(variant, "cpu", "hashing:64")
+    assert isinstance(model, FreshRecPPO) and model.choice_coef == coef and callback is None
+    model.learn(model.n_steps * model.n_envs)
+    assert ("train/choice_loss" in model.logger.name_to_value) is (coef > 0)
 
 
 def test_bench_ppo_refuses_a_repeated_variant(capsys: pytest.CaptureFixture[str]) -> None:
