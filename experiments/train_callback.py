@@ -19,7 +19,7 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
-from freshrec.agents.ppo import FreshRecSlatePolicy
+from freshrec.agents.ppo import ClickRolloutBuffer, FreshRecSlatePolicy
 from freshrec.agents.ppo.agent import PolicyAgent
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.experiments.checkpoints import save_checkpoint
@@ -80,25 +80,22 @@ class TrainingCallback(BaseCallback):
         self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
         self.last_eval: dict[str, float] = {}
         self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
-        # With choice_epochs: the rollout's clicked slate slots (n_steps, n_envs) (info["clicked_position"],
-        # 0..K-1; -1: no click), and the last rollout's (observations, slates, clicks) until its choice phase.
-        self._clicked = np.full((cfg.n_steps, cfg.num_envs), -1, dtype=np.int64)
+        # With choice_epochs: the last rollout's (observations, slates, clicked slots) until its choice phase.
         self._pending: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None
 
     def _on_step(self) -> bool:
-        if self.cfg.choice_epochs:
-            # SB3 calls this after the env step and before adding the step to the buffer: buffer.pos is its row.
-            assert isinstance(self.model, PPO)
-            self._clicked[self.model.rollout_buffer.pos] = self._envs()[1].last_info["clicked_position"]
         return True
 
     def _on_rollout_end(self) -> None:
         if self.cfg.choice_epochs:
             assert isinstance(self.model, PPO)
             buffer = self.model.rollout_buffer
-            # The update flattens the buffer into new arrays and the next reset() allocates others, so these
-            # references keep the rollout as collected: observations (n_steps, n_envs, ...), slates (n_steps, n_envs, K).
-            self._pending = (dict(buffer.observations), buffer.actions, self._clicked.copy())  # type: ignore[arg-type]
+            # FreshRecPPO's buffer keeps each step's clicked slot (0..K-1; -1: no click). The update flattens
+            # the buffer into new arrays and the next reset() allocates others, so these references keep the
+            # rollout as collected: observations (n_steps, n_envs, ...), slates (n_steps, n_envs, K), clicks
+            # (n_steps, n_envs).
+            assert isinstance(buffer, ClickRolloutBuffer), "the choice phase needs FreshRecPPO's ClickRolloutBuffer"
+            self._pending = (dict(buffer.observations), buffer.actions, buffer.clicks)  # type: ignore[arg-type]
 
     def _on_rollout_start(self) -> None:
         self.choice_phase()  # before the checkpoint, so a resumed run has nothing pending

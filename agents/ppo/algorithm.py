@@ -100,7 +100,7 @@ class FreshRecPPO(PPO):
         # so buffer.pos is the step's row.
         super()._update_info_buffer(infos, dones)
         buffer = self.rollout_buffer
-        if isinstance(buffer, ClickRolloutBuffer) and not buffer.full and len(infos) == buffer.n_envs:
+        if isinstance(buffer, ClickRolloutBuffer):
             buffer.clicks[buffer.pos] = [info.get("clicked_position", -1) for info in infos]
 
     def train(self) -> None:
