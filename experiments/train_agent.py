@@ -112,6 +112,10 @@ class TrainConfig:
     """Each candidate token also gets its text's match with the user's clicks and skips (``text_match`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README,
     "Match features")."""
+    topic_embeddings: bool = False
+    """Every token also gets a learned embedding of its item's topic (a public category; ``TokenEmbedding`` in
+    agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README, "Topic
+    embeddings")."""
     choice_coef: float = 4.0
     """Weight of the auxiliary slate-choice loss added to each PPO minibatch's loss (``FreshRecPPO``,
     agents/ppo/algorithm.py); 4 chosen over 1 on validation worlds over three training seeds (README, "The choice
@@ -230,7 +234,11 @@ def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecPPO:
     """A new PPO model (``FreshRecPPO``) for ``cfg`` on ``env`` (seeded; the policy's sizes from ``cfg``, then
     ``extractor``'s keyword arguments for the features extractor, e.g. ``reference_layers=True``)."""
-    fx: dict[str, Any] = {"d_model": cfg.d_model, "match_features": cfg.match_features}
+    fx: dict[str, Any] = {
+        "d_model": cfg.d_model,
+        "match_features": cfg.match_features,
+        "topic_embeddings": cfg.topic_embeddings,
+    }
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)

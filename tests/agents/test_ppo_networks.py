@@ -126,3 +126,51 @@ def test_match_features_read_only_valid_tokens(batch: tuple[object, dict[str, to
         on.embed.match.bias.zero_()  # type: ignore[union-attr]
     after = on(obs)
     assert not torch.allclose(after[:, 1:], before[:, 1:])
+
+
+@pytest.mark.parametrize("kind", ["transformer", "mlp"])
+def test_topic_embeddings_start_at_zero_and_read_each_tokens_topic(
+    batch: tuple[object, dict[str, torch.Tensor]], kind: str
+) -> None:
+    """Off: no table. On: same initial weights and outputs as off (zero table, no extra draws from the
+    generator); once trained, a candidate's row follows its own topic, and padded slots' topics are never read."""
+    space, obs = batch
+    cls = TransformerExtractor if kind == "transformer" else MLPExtractor
+    torch.manual_seed(0)
+    off = cls(space, d_model=16)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    on = cls(space, d_model=16, topic_embeddings=True)  # type: ignore[arg-type]
+    assert off.embed.topics is None and on.embed.topics is not None
+    assert on.embed.topics.weight.shape == (20 + 1, 16)  # the default world's 20 topics, plus padding
+    shared = {k: v for k, v in on.state_dict().items() if not k.startswith("embed.topics")}
+    assert list(shared) == list(off.state_dict())
+    assert all(torch.equal(v, off.state_dict()[k]) for k, v in shared.items())
+    torch.testing.assert_close(on(obs), off(obs))
+
+    with torch.no_grad():  # as if trained: every topic its own embedding
+        on.embed.topics.weight.normal_()
+    before = on(obs)
+    moved = dict(obs)
+    moved["candidate_topics"] = obs["candidate_topics"].clone()
+    moved["candidate_topics"][:, 3] = (obs["candidate_topics"][:, 3] + 1) % 20  # candidate 3 changes topic
+    after = on(moved)
+    assert not torch.allclose(after[:, 4], before[:, 4])  # row 1 + 3: candidate 3
+    if kind == "mlp":  # no attention between candidates: the others' rows stay
+        torch.testing.assert_close(after[:, 1:4], before[:, 1:4])
+    noisy = dict(obs)  # any topic in a padded history or skipped slot: nothing changes
+    for key in ("history", "skipped"):
+        pad = obs[f"{key}_mask"] < 0.5
+        assert pad.any() and (obs[f"{key}_topics"][pad] == -1).all(), key
+        noisy[f"{key}_topics"] = torch.where(pad, torch.randint_like(obs[f"{key}_topics"], 20), obs[f"{key}_topics"])
+    torch.testing.assert_close(on(noisy), before)
+
+
+def test_topic_embeddings_need_the_topics_in_the_space(batch: tuple[object, dict[str, torch.Tensor]]) -> None:
+    from gymnasium import spaces
+
+    space, _ = batch
+    assert isinstance(space, spaces.Dict)
+    without = spaces.Dict({k: v for k, v in space.spaces.items() if k != "candidate_topics"})
+    TransformerExtractor(without, d_model=16)  # off: not needed
+    with pytest.raises(ValueError, match="candidate_topics"):
+        TransformerExtractor(without, d_model=16, topic_embeddings=True)

@@ -135,18 +135,23 @@ def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: objec
 
 
 @pytest.mark.parametrize("policy", ["transformer", "mlp"])
-def test_match_features_flag_reaches_the_policy(policy: str) -> None:
-    """--match-features builds the match map; off (the default) builds none, and a saved config reads back."""
+@pytest.mark.parametrize(("flag", "field", "module"), [("--match-features", "match_features", "match"),
+                                                       ("--topic-embeddings", "topic_embeddings", "topics")])  # fmt: skip
+def test_feature_flags_reach_the_policy(policy: str, flag: str, field: str, module: str) -> None:
+    """--match-features builds the match map and --topic-embeddings the topic table; off (the defaults) builds
+    none, and a saved config reads back (one saved before the field existed reads as off)."""
     from freshrec.experiments.cli import parse_config
     from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
 
     small = ["--policy", policy, "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "8", "--batch-size", "64"]
-    for flags, on in (([], False), (["--match-features"], True)):
+    for flags, on in (([], False), ([flag], True)):
         cfg = parse_config(TrainConfig, [*flags, *small], None)
-        assert cfg.match_features is on
+        assert getattr(cfg, field) is on
         extractor = make_model(cfg, make_training_env(cfg)).policy.features_extractor
-        assert (extractor.embed.match is not None) is on  # type: ignore[union-attr]
-        assert TrainConfig.from_json(cfg.to_json()).match_features is on
+        assert (getattr(extractor.embed, module) is not None) is on  # type: ignore[union-attr]
+        assert getattr(TrainConfig.from_json(cfg.to_json()), field) is on
+        old = {k: v for k, v in cfg.to_json().items() if k != field}
+        assert getattr(TrainConfig.from_json(old), field) is False
 
 
 def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:

@@ -1,0 +1,127 @@
+"""Two training recipes, run by run on the same held-out worlds: paired ratios with 95% intervals.
+
+    python -m freshrec.experiments.paired A.json --agents ppo-warm-seed0,ppo-warm-seed1 \\
+        --against B.json --baseline-agents ppo-seed0,ppo-seed1 [--metrics return,ctr,ranking_recall@10]
+
+The i-th agent of ``--agents`` (in harness report ``A.json``) is paired with the i-th of
+``--baseline-agents`` (in ``--against``, default ``A.json`` itself): usually the same training seed
+under two settings. For each pair and metric the ratio A / B is taken world by world (both met the
+same burned-in world on each held-out seed) and averaged over the worlds; the table gives the mean
+± 95% CI (Student t) of those per-pair ratios over the pairs, how many pairs are above 1, and each
+pair's means. That is the "paired by training seed" figure of the README.
+
+Two reports can only be paired if they ran the same worlds: the same env id and held-out seeds,
+and every agent that both reports hold and that is not being compared (the baselines a harness run
+includes) must agree value for value on every metric asked for; otherwise it stops and says which.
+Why not in ``ppo_goals``: the goals compare one recipe with fixed baselines; this compares two
+recipes with each other, often from two harness runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from freshrec.experiments.evaluate import mean_ci
+
+
+def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]]]:
+    """(env id, held-out seeds, agent -> metric -> {"values": per-seed list, ...}) of a harness report."""
+    data = json.loads(path.read_text())
+    results = data["results"]
+    if env_id is None:
+        if len(results) != 1:
+            raise SystemExit(f"{path}: holds env ids {sorted(results)}; choose one with --env-id")
+        env_id = next(iter(results))
+    if env_id not in results:
+        raise SystemExit(f"{path}: no results for --env-id {env_id!r} (it has {sorted(results)})")
+    return env_id, list(data["meta"]["seeds"]), results[env_id]
+
+
+def paired(
+    a: dict[str, dict[str, Any]], agents: list[str], b: dict[str, dict[str, Any]], baseline: list[str], metric: str
+) -> dict[str, Any]:
+    """Per-pair ratios (mean over worlds of a / b), their mean and 95% CI over pairs, and the pairs above 1."""
+    ratios, means = [], []
+    for x, y in zip(agents, baseline, strict=True):
+        va, vb = np.asarray(a[x][metric]["values"], float), np.asarray(b[y][metric]["values"], float)
+        ratios.append(float(np.nanmean(va / vb)))
+        means.append((float(np.nanmean(va)), float(np.nanmean(vb))))
+    m, h = mean_ci(ratios)
+    return {
+        "metric": metric, "mean": m, "ci95": h, "above_1": sum(r > 1 for r in ratios), "pairs": len(ratios),
+        "ratios": ratios, "means": means,
+    }  # fmt: skip
+
+
+def check_same_worlds(
+    a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], compared: set[str], metrics: list[str]
+) -> list[str]:
+    """The agents both reports hold (other than those compared); raises if any differs on a metric."""
+    shared = sorted((set(a) & set(b)) - compared)
+    for name in shared:
+        for metric in metrics:
+            va, vb = a[name][metric]["values"], b[name][metric]["values"]
+            same = len(va) == len(vb) and all(
+                x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(va, vb, strict=True)
+            )
+            if not same:
+                raise SystemExit(
+                    f"{name} differs between the two reports on {metric} ({va} vs {vb}): not the same worlds"
+                )
+    return shared
+
+
+def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[str]) -> str:
+    lines = ["| metric | A / B, mean ± 95% CI over pairs | pairs above 1 | per pair: A (B) |", "|---|---|---|---|"]
+    for r in rows:
+        per = "; ".join(f"{x:.3g} ({y:.3g})" for x, y in r["means"])
+        lines.append(f"| {r['metric']} | {r['mean']:.3g} ± {r['ci95']:.2g} | {r['above_1']} of {r['pairs']} | {per} |")
+    pairs = ", ".join(f"{x} / {y}" for x, y in zip(agents, baseline, strict=True))
+    return "\n".join(lines) + f"\n\npairs: {pairs}"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, help="harness results.json holding --agents")
+    parser.add_argument("--agents", required=True, help="comma-separated agents of the recipe compared (A)")
+    parser.add_argument("--against", type=Path, default=None, help="results.json holding --baseline-agents")
+    parser.add_argument("--baseline-agents", required=True, help="comma-separated agents to pair with (B), in order")
+    parser.add_argument("--env-id", default=None, help="env id in the reports (needed when they hold several)")
+    parser.add_argument("--metrics", default="return,ctr,ranking_recall@10", help="comma-separated metrics")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table's figures here")
+    args = parser.parse_args(argv)
+    agents, baseline = args.agents.split(","), args.baseline_agents.split(",")
+    metrics = args.metrics.split(",")
+    if len(agents) != len(baseline):
+        parser.error(f"--agents has {len(agents)} names and --baseline-agents {len(baseline)}: pair them one to one")
+    env_a, seeds_a, a = load(args.results, args.env_id)
+    env_b, seeds_b, b = load(args.against or args.results, args.env_id or env_a)
+    if (env_a, seeds_a) != (env_b, seeds_b):
+        parser.error(f"the reports ran different worlds: {env_a} seeds {seeds_a} against {env_b} seeds {seeds_b}")
+    for names, table, label in ((agents, a, "--agents"), (baseline, b, "--baseline-agents")):
+        for name in names:
+            if name not in table:
+                parser.error(f"{label}: {name!r} is not in its report (it has {', '.join(sorted(table))})")
+            missing = [m for m in metrics if m not in table[name]]
+            if missing:
+                parser.error(f"--metrics: {name!r} has no {', '.join(missing)}")
+    shared = check_same_worlds(a, b, set(agents) | set(baseline), metrics) if args.against else []
+    rows = [paired(a, agents, b, baseline, m) for m in metrics]
+    print(format_table(rows, agents, baseline))
+    if shared:
+        print(f"same worlds: {env_a}, seeds {seeds_a}; {', '.join(shared)} agree value for value")
+    out = {"env_id": env_a, "seeds": seeds_a, "agents": agents, "baseline_agents": baseline, "checked": shared,
+           "rows": rows}  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
