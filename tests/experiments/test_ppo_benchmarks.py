@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,15 @@ def test_goals_are_paired_per_seed_ratios() -> None:
     assert rows["return / sequence-transformer"]["mean"] == pytest.approx((6 / 5 + 9 / 10) / 2)
     assert rows["(return - random) /"]["mean"] == pytest.approx((0.5 + 0.8) / 2)
     assert not rows["(return - random) /"]["met"]
+
+    # A world without shifts or arrivals (the stationary control): those goals are n/a, quietly.
+    for name in table:
+        table[name]["drift_recovery_steps"] = table[name]["new_item_first_click"] = {"values": [math.nan, math.nan]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" from numpy
+        rows = {r["goal"].split(" (")[0]: r for r in goals(table, "ppo")}  # type: ignore[arg-type]
+    assert math.isnan(rows["drift recovery / best CF-SVD"]["mean"]) and not rows["drift recovery / best CF-SVD"]["met"]
+    assert rows["return / best CF-SVD"]["mean"] == 2.5
 
 
 def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
