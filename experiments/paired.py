@@ -1,11 +1,12 @@
 """Two training recipes, run by run on the same held-out worlds: paired ratios with 95% intervals.
 
-    python -m freshrec.experiments.paired A.json --agents ppo-warm-seed0,ppo-warm-seed1 \\
-        --against B.json --baseline-agents ppo-seed0,ppo-seed1 [--metrics return,ctr,ranking_recall@10]
+    python -m freshrec.experiments.paired A.json [A2.json ...] --agents ppo-warm-seed0,ppo-warm-seed1 \\
+        --against B.json [B2.json ...] --baseline-agents ppo-seed0,ppo-seed1 [--metrics return,ctr,ranking_recall@10]
 
-The i-th agent of ``--agents`` (in harness report ``A.json``) is paired with the i-th of
-``--baseline-agents`` (in ``--against``, default ``A.json`` itself): usually the same training seed
-under two settings. For each pair and metric the ratio A / B is taken world by world (both met the
+The i-th agent of ``--agents`` (in the harness reports ``A.json ...``) is paired with the i-th of
+``--baseline-agents`` (in ``--against``, default the A reports themselves): usually the same
+training seed under two settings. Several reports on one side are read as one (harness runs split
+in parts, say), after the same check as between the sides. For each pair and metric the ratio A / B is taken world by world (both met the
 same burned-in world on each held-out seed) and averaged over the worlds; the table gives the mean
 ± 95% CI (Student t) of those per-pair ratios over the pairs, how many pairs are above 1, and each
 pair's means. That is the "paired by training seed" figure of the README.
@@ -66,15 +67,33 @@ def check_same_worlds(
     shared = sorted((set(a) & set(b)) - compared)
     for name in shared:
         for metric in metrics:
-            va, vb = a[name][metric]["values"], b[name][metric]["values"]
-            same = len(va) == len(vb) and all(
-                x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(va, vb, strict=True)
-            )
+            va, vb = a[name].get(metric, {}).get("values"), b[name].get(metric, {}).get("values")
+            if va is None or vb is None:  # a metric a report lacks must be lacking in both
+                same = va is vb
+            else:
+                same = len(va) == len(vb) and all(
+                    x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(va, vb, strict=True)
+                )
             if not same:
                 raise SystemExit(
                     f"{name} differs between the two reports on {metric} ({va} vs {vb}): not the same worlds"
                 )
     return shared
+
+
+def read_side(
+    paths: list[Path], env_id: str | None, compared: set[str], metrics: list[str]
+) -> tuple[str, list[int], dict[str, dict[str, Any]], list[str]]:
+    """Reports of one side read as one: (env id, seeds, merged table, agents checked between them)."""
+    env, seeds, table = load(paths[0], env_id)
+    checked: list[str] = []
+    for path in paths[1:]:
+        _, seeds_p, more = load(path, env)  # load refuses a report without this env id
+        if seeds_p != seeds:
+            raise SystemExit(f"{path} ran seeds {seeds_p}, {paths[0]} ran {seeds}: not the same worlds")
+        checked += check_same_worlds(table, more, compared, metrics)
+        table = {**table, **more}
+    return env, seeds, table, checked
 
 
 def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[str]) -> str:
@@ -88,9 +107,11 @@ def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[s
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", type=Path, help="harness results.json holding --agents")
+    parser.add_argument("results", type=Path, nargs="+", help="harness results.json files holding --agents")
     parser.add_argument("--agents", required=True, help="comma-separated agents of the recipe compared (A)")
-    parser.add_argument("--against", type=Path, default=None, help="results.json holding --baseline-agents")
+    parser.add_argument(
+        "--against", type=Path, nargs="+", default=None, help="results.json files holding --baseline-agents"
+    )
     parser.add_argument("--baseline-agents", required=True, help="comma-separated agents to pair with (B), in order")
     parser.add_argument("--env-id", default=None, help="env id in the reports (needed when they hold several)")
     parser.add_argument("--metrics", default="return,ctr,ranking_recall@10", help="comma-separated metrics")
@@ -100,18 +121,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     metrics = args.metrics.split(",")
     if len(agents) != len(baseline):
         parser.error(f"--agents has {len(agents)} names and --baseline-agents {len(baseline)}: pair them one to one")
-    env_a, seeds_a, a = load(args.results, args.env_id)
-    env_b, seeds_b, b = load(args.against or args.results, args.env_id or env_a)
-    if (env_a, seeds_a) != (env_b, seeds_b):
-        parser.error(f"the reports ran different worlds: {env_a} seeds {seeds_a} against {env_b} seeds {seeds_b}")
+    compared = set(agents) | set(baseline)
+    env_a, seeds_a, a, shared = read_side(args.results, args.env_id, compared, metrics)
+    b = a
+    if args.against:
+        env_b, seeds_b, b, checked_b = read_side(args.against, args.env_id or env_a, compared, metrics)
+        if (env_a, seeds_a) != (env_b, seeds_b):
+            parser.error(f"the reports ran different worlds: {env_a} seeds {seeds_a} against {env_b} seeds {seeds_b}")
+        shared = sorted(set(shared + checked_b + check_same_worlds(a, b, compared, metrics)))
     for names, table, label in ((agents, a, "--agents"), (baseline, b, "--baseline-agents")):
         for name in names:
             if name not in table:
-                parser.error(f"{label}: {name!r} is not in its report (it has {', '.join(sorted(table))})")
+                parser.error(f"{label}: {name!r} is not in its reports (they have {', '.join(sorted(table))})")
             missing = [m for m in metrics if m not in table[name]]
             if missing:
                 parser.error(f"--metrics: {name!r} has no {', '.join(missing)}")
-    shared = check_same_worlds(a, b, set(agents) | set(baseline), metrics) if args.against else []
     rows = [paired(a, agents, b, baseline, m) for m in metrics]
     print(format_table(rows, agents, baseline))
     if shared:

@@ -61,10 +61,26 @@ def test_bad_names_are_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFix
     a = report(tmp_path / "a.json", {"x": [2.0, 2.0], "y": [1.0, 4.0]})
     with pytest.raises(SystemExit):
         paired.main([str(a), "--agents", "x,nope", "--baseline-agents", "y,y", "--metrics", "return"])
-    assert "'nope' is not in its report" in capsys.readouterr().err
+    assert "'nope' is not in its reports" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         paired.main([str(a), "--agents", "x", "--baseline-agents", "y,y"])
     assert "pair them one to one" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         paired.main([str(a), "--agents", "x", "--baseline-agents", "y", "--metrics", "ndcg@5"])
     assert "has no ndcg@5" in capsys.readouterr().err
+
+
+def test_reports_in_parts_are_read_as_one(tmp_path: Path) -> None:
+    """A harness run split in two parts (the same worlds, the baselines in both) pairs as one report."""
+    a1 = report(tmp_path / "a1.json", {"svd": [4.0, 6.0], "new0": [2.0, 9.0]})
+    a2 = report(tmp_path / "a2.json", {"svd": [4.0, 6.0], "new1": [6.0, 6.0]})
+    b = report(tmp_path / "b.json", {"svd": [4.0, 6.0], "old0": [1.0, 3.0], "old1": [6.0, 12.0]})
+    args = ["--agents", "new0,new1", "--against", str(b), "--baseline-agents", "old0,old1", "--metrics", "return"]
+    out = paired.main([str(a1), str(a2), *args])
+    assert out["rows"][0]["ratios"] == pytest.approx([2.5, 0.75]) and out["checked"] == ["svd"]
+    bad = report(tmp_path / "a3.json", {"svd": [4.0, 7.0], "new1": [6.0, 6.0]})
+    with pytest.raises(SystemExit, match="svd differs"):
+        paired.main([str(a1), str(bad), *args])
+    other = report(tmp_path / "a4.json", {"new1": [6.0, 6.0]}, seeds=(10001, 10002, 10003))
+    with pytest.raises(SystemExit, match="ran seeds"):
+        paired.main([str(a1), str(other), *args])
