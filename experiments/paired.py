@@ -49,11 +49,15 @@ def paired(
     a: dict[str, dict[str, Any]], agents: list[str], b: dict[str, dict[str, Any]], baseline: list[str], metric: str
 ) -> dict[str, Any]:
     """Per-pair ratios (mean over worlds of a / b), their mean and 95% CI over pairs, and the pairs above 1."""
+
+    def mean(x: np.ndarray) -> float:  # over the worlds where the metric is defined; NaN, quietly, if none
+        return float(np.nanmean(x)) if not np.isnan(x).all() else math.nan
+
     ratios, means = [], []
     for x, y in zip(agents, baseline, strict=True):
         va, vb = np.asarray(a[x][metric]["values"], float), np.asarray(b[y][metric]["values"], float)
-        ratios.append(float(np.nanmean(va / vb)))
-        means.append((float(np.nanmean(va)), float(np.nanmean(vb))))
+        ratios.append(mean(va / vb))
+        means.append((mean(va), mean(vb)))
     m, h = mean_ci(ratios)
     return {
         "metric": metric, "mean": m, "ci95": h, "above_1": sum(r > 1 for r in ratios), "pairs": len(ratios),
