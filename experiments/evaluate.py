@@ -9,6 +9,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
+import numpy.typing as npt
 from tqdm import tqdm
 
 import freshrec.envs  # noqa: F401  (registers the ids)
@@ -64,6 +65,16 @@ def run_agent(
         age[t] = float(info["slate_age"][shown].mean()) if shown.any() else math.nan
     env.close()
     return RunResult(name, seed, recorder.summary(), ctr, age)
+
+
+def nan_mean(values: npt.ArrayLike) -> float:
+    """Mean over the values that are not NaN; NaN, without numpy's empty-slice warning, when all are.
+
+    >>> nan_mean([1.0, float("nan"), 3.0]), nan_mean([float("nan")])
+    (2.0, nan)
+    """
+    x = np.asarray(values, dtype=float)
+    return float(np.nanmean(x)) if x.size and not np.isnan(x).all() else math.nan
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:

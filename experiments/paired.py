@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from freshrec.experiments.evaluate import mean_ci
+from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 
 def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]]]:
@@ -50,14 +50,11 @@ def paired(
 ) -> dict[str, Any]:
     """Per-pair ratios (mean over worlds of a / b), their mean and 95% CI over pairs, and the pairs above 1."""
 
-    def mean(x: np.ndarray) -> float:  # over the worlds where the metric is defined; NaN, quietly, if none
-        return float(np.nanmean(x)) if not np.isnan(x).all() else math.nan
-
     ratios, means = [], []
     for x, y in zip(agents, baseline, strict=True):
         va, vb = np.asarray(a[x][metric]["values"], float), np.asarray(b[y][metric]["values"], float)
-        ratios.append(mean(va / vb))
-        means.append((mean(va), mean(vb)))
+        ratios.append(nan_mean(va / vb))
+        means.append((nan_mean(va), nan_mean(vb)))
     m, h = mean_ci(ratios)
     return {
         "metric": metric, "mean": m, "ci95": h, "above_1": sum(r > 1 for r in ratios), "pairs": len(ratios),

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from freshrec.envs.metrics.summary import RANKING_RECALL
-from freshrec.experiments.evaluate import mean_ci
+from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
 
@@ -53,11 +53,8 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     def vals(name: str, key: str) -> np.ndarray:
         return np.asarray(table[name][key]["values"], float)
 
-    def mean(x: np.ndarray) -> float:  # NaN without numpy's empty-slice warning when a metric is n/a everywhere
-        return float(np.nanmean(x)) if not np.isnan(x).all() else math.nan
-
     def best(key: str, higher: bool = True) -> str:
-        means = {a: mean(vals(a, key)) for a in CF_SVD if a in table}
+        means = {a: nan_mean(vals(a, key)) for a in CF_SVD if a in table}
         return (max if higher else min)(means, key=means.__getitem__)
 
     rows = []
