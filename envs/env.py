@@ -57,6 +57,12 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     | user_id | (1,) | int64 | the user (ids for id-based agents) |
     | context | (4,) | float32 | step in session, clicks in session, log1p earlier sessions, log1p ticks away |
 
+    With ``reveal_relevance=True`` (off by default) also ``candidate_relevance`` (M,) float32: each
+    candidate's solo click probability now (``World.candidate_relevance``, 0 where masked), hidden
+    truth, what the myopic oracle ranks by. A diagnostic, not a recommender's input: a learner given
+    it shows how much of its gap to the oracle is missing information and how much is learning
+    (README, "Information or learning").
+
     Defaults: M = 32 (enough for a ranker to matter, small enough for a Transformer over every
     candidate), K = 5 (a phone screen), H = 16, Q = 10 (two slates), P = 16 (PCA of the 384-d MiniLM
     embedding keeps the topic and style structure of the synthetic titles).
@@ -86,9 +92,10 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ``world_shift_*`` with the before/after long-term interest).
 
     ## Arguments
-    ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None)``:
-    ``regime`` ("full", "drift", "stationary") is set by the id; ``config`` (a ``WorldConfig``)
-    replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests).
+    ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None,
+    reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id; ``config``
+    (a ``WorldConfig``) replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for
+    tests); ``reveal_relevance`` adds the hidden truth above (a diagnostic).
 
     ``freshrec/MovieLens100K-v0`` (regime ``"movielens"``) is the same env on a world calibrated on
     MovieLens-100k (``freshrec.simulators.calibration``): the items are the real movies (title and
@@ -123,11 +130,13 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         encoder: str = "minilm",
         text_dim: int = 16,
         data: str | Path | None = None,
+        reveal_relevance: bool = False,
     ) -> None:
         self.world, self.text = make_world(regime, config, 1, encoder, text_dim, data)
         cfg = self.world.config
         self.config = cfg
-        self.observation_space = observation_space(cfg, text_dim)  # type: ignore[assignment]
+        self.reveal_relevance = bool(reveal_relevance)
+        self.observation_space = observation_space(cfg, text_dim, self.reveal_relevance)  # type: ignore[assignment]
         self.action_space = spaces.MultiDiscrete(np.full(cfg.slate.slate_size, cfg.slate.num_candidates))
         self.state: WorldState | None = None
         self._ended = False
@@ -159,4 +168,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def _obs(self) -> dict[str, np.ndarray]:
         assert self.state is not None
-        return observe(self.state, self.text, flat=True)  # one session: the flat arrays are its observation
+        obs = observe(self.state, self.text, flat=True)  # one session: the flat arrays are its observation
+        if self.reveal_relevance:
+            obs["candidate_relevance"] = self.world.candidate_relevance(self.state)[0].astype(np.float32)
+        return obs

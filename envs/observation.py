@@ -24,8 +24,11 @@ FEATURE_BOUND = 1e9  # features are bounded (text in [-1, 1], the rest log1p of 
 CONTEXT = ("session_step", "session_clicks", "log1p_sessions", "log1p_gap")
 
 
-def observation_space(config: WorldConfig, text_dim: int) -> spaces.Dict:
-    """The single-session observation space (a flat Dict of Boxes, which stable-baselines3 accepts)."""
+def observation_space(config: WorldConfig, text_dim: int, reveal_relevance: bool = False) -> spaces.Dict:
+    """The single-session observation space (a flat Dict of Boxes, which stable-baselines3 accepts).
+
+    ``reveal_relevance``: also the hidden ``candidate_relevance`` (M,) in [0, 1], a diagnostic (the envs' docstrings).
+    """
     sl, t = config.slate, config.catalog.topics
     m, h, q, f = sl.num_candidates, sl.history, sl.skipped, text_dim + 3
 
@@ -35,8 +38,10 @@ def observation_space(config: WorldConfig, text_dim: int) -> spaces.Dict:
     def ints(low: int, high: int, *shape: int) -> spaces.Box:
         return spaces.Box(low, high, shape, np.int64)
 
+    revealed = {"candidate_relevance": spaces.Box(0.0, 1.0, (m,), np.float32)} if reveal_relevance else {}
     return spaces.Dict(
         {
+            **revealed,
             "candidate_features": floats(m),
             "candidate_ids": ints(-1, ID_HIGH, m),
             "candidate_topics": ints(0, t - 1, m),

@@ -29,6 +29,9 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     ``reset(seed=s)`` builds the
     world; ``reset()`` ends every session and starts the next users in the same world.
 
+    ``reveal_relevance=True`` (off by default; a diagnostic, not a recommender's input) adds the hidden
+    ``candidate_relevance`` (N, M) to every observation, final ones included, as ``FreshRecEnv`` does.
+
     ``tune_malloc=True`` (default) asks glibc to keep freed heap memory in the process
     (``freshrec.envs.malloc``): large batches then run up to twice as fast; results are unchanged.
 
@@ -53,6 +56,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         text_dim: int = 16,
         tune_malloc: bool = True,
         data: str | Path | None = None,
+        reveal_relevance: bool = False,
     ) -> None:
         if max_episode_steps is not None and (
             isinstance(max_episode_steps, bool)
@@ -66,7 +70,8 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         cfg = self.config = self.world.config
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
-        self.single_observation_space = observation_space(cfg, text_dim)
+        self.reveal_relevance = bool(reveal_relevance)
+        self.single_observation_space = observation_space(cfg, text_dim, self.reveal_relevance)
         self.single_action_space = spaces.MultiDiscrete(np.full(cfg.slate.slate_size, cfg.slate.num_candidates))
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -84,7 +89,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
         else:
             self.world.restart(self.state, np.ones(self.num_envs, bool))
-        return observe(self.state, self.text), reset_info(self.state)
+        return self._observe(self.state), reset_info(self.state)
 
     def step(
         self, actions: np.ndarray
@@ -109,11 +114,19 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             # Gymnasium's SAME_STEP layout: an object array of N entries, the ended sessions' last
             # observations where ``_final_obs`` is true and None elsewhere.
             ended = np.flatnonzero(done)
-            last = observe(state, self.text, ended)
+            last = self._observe(state, ended)
             final = np.full(self.num_envs, None, dtype=object)
             for row, i in enumerate(ended):
                 final[i] = {k: v[row] for k, v in last.items()}
             info["final_obs"] = final
             info["_final_obs"] = done
             self.world.restart(state, done)
-        return observe(state, self.text), result.reward, terminated, truncated, info
+        return self._observe(state), result.reward, terminated, truncated, info
+
+    def _observe(self, state: WorldState, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The observations of sessions ``rows`` (default: all), with ``candidate_relevance`` when revealed."""
+        obs = observe(state, self.text, rows)
+        if self.reveal_relevance:
+            relevance = self.world.candidate_relevance(state).astype(np.float32)  # (N, M)
+            obs["candidate_relevance"] = relevance if rows is None else relevance[rows]
+        return obs

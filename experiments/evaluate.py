@@ -31,7 +31,7 @@ class RunResult:
 
 def run_agent(
     name: str,
-    make_agent: Callable[[int], Recommender],
+    make_agent: Callable[[int, Any], Recommender],
     env_id: str,
     seed: int,
     ticks: int,
@@ -40,12 +40,12 @@ def run_agent(
     progress: bool = True,
     start: tuple[Any, dict[str, np.ndarray]] | None = None,
 ) -> RunResult:
-    """``ticks`` steps of ``num_envs`` concurrent sessions of ``env_id`` (world seed ``seed``) under the agent.
+    """``ticks`` steps of ``num_envs`` concurrent sessions of ``env_id`` (world seed ``seed``) under the agent
+    ``make_agent(seed, env)`` builds for the env.
 
     ``start`` (a vector env and its observation, e.g. ``BurnIn.start()``) continues a world already under
     way instead of a fresh one.
     """
-    agent = make_agent(seed)
     recorder = Recorder()
     if start is None:
         env = gymnasium.make_vec(env_id, num_envs=num_envs, **(env_kwargs or {}))
@@ -53,6 +53,7 @@ def run_agent(
     else:
         env, obs = start
         info = reset_info(env.unwrapped.state)
+    agent = make_agent(seed, env)
     recorder.record_reset(info)
     ctr = np.zeros(ticks)
     age = np.zeros(ticks)

@@ -116,6 +116,16 @@ class TrainConfig:
     """Every token also gets a learned embedding of its item's topic (a public category; ``TokenEmbedding`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README, "Topic
     embeddings")."""
+    reveal_relevance: bool = False
+    """Diagnostic, not a recommender: the policy is also given each candidate's hidden solo click probability,
+    what the myopic oracle ranks by (``FreshRecVectorEnv(reveal_relevance=True)``; when such a model is evaluated,
+    the agent reads it from the env as the oracle does). It measures how much of PPO's gap to the oracle is
+    information and how much learning (README, "Information or learning")."""
+    relevance_coef: float = 0.0
+    """Privileged, off by default: weight of an auxiliary loss fitting the policy's scores to every candidate's
+    hidden solo click probability on the training rollouts (``FreshRecPPO``, agents/ppo/algorithm.py). The
+    training env reveals it; the policy does not read it, so the trained agent acts on public signals only
+    (README, "Information or learning")."""
     choice_coef: float = 4.0
     """Weight of the auxiliary slate-choice loss added to each PPO minibatch's loss (``FreshRecPPO``,
     agents/ppo/algorithm.py); 4 chosen over 1 on validation worlds over three training seeds (README, "The choice
@@ -182,6 +192,8 @@ class TrainConfig:
             )
         if not self.choice_coef >= 0:
             raise ValueError(f"choice_coef = {self.choice_coef}: must be >= 0 (0 = off)")
+        if not self.relevance_coef >= 0:
+            raise ValueError(f"relevance_coef = {self.relevance_coef}: must be >= 0 (0 = off)")
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -209,6 +221,11 @@ class TrainConfig:
         """The k-th burned-in training world's seed: in TRAIN_SEEDS, apart from the validation and warm-start ones."""
         return (self.seed + 7_501 + k) % 10_000
 
+    def world_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of every env this run trains on (``gymnasium.make_vec(env_id, **them)``)."""
+        reveal = self.reveal_relevance or self.relevance_coef > 0
+        return {"encoder": self.encoder, **({"reveal_relevance": True} if reveal else {})}
+
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
@@ -228,7 +245,7 @@ def make_training_env(cfg: TrainConfig) -> VecMonitor:
 
 def _env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     regime = ENV_IDS[cfg.env_id][0]
-    return {"regime": regime, "encoder": cfg.encoder}
+    return {"regime": regime, **cfg.world_kwargs()}
 
 
 def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecPPO:
@@ -238,14 +255,15 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecP
         "d_model": cfg.d_model,
         "match_features": cfg.match_features,
         "topic_embeddings": cfg.topic_embeddings,
+        "reveal_relevance": cfg.reveal_relevance,
     }
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)
     lr = LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate)
     return FreshRecPPO(
-        POLICIES[cfg.policy], env, choice_coef=cfg.choice_coef, learning_rate=lr, n_steps=cfg.n_steps,
-        batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
+        POLICIES[cfg.policy], env, choice_coef=cfg.choice_coef, relevance_coef=cfg.relevance_coef, learning_rate=lr,
+        n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
         clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx},
         seed=cfg.seed, device=cfg.device, verbose=0,
     )  # fmt: skip

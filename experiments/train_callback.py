@@ -36,14 +36,14 @@ def policy_summary(
 ) -> dict[str, float]:
     """The harness's metrics for ``policy``'s deterministic slates on world ``seed``: ``ticks`` ticks of
     ``num_envs`` sessions, after ``burn_in`` ticks of the harness's logging policy (0: a fresh world)."""
-    agent = PolicyAgent(policy)
     start = None
     if burn_in:
         from freshrec.experiments.burn_in import harness_start
 
         start = harness_start(env_id, seed, num_envs, burn_in, encoder).start()
     result = run_agent(
-        "ppo", lambda _seed: agent, env_id, seed, ticks, num_envs, env_kwargs={"encoder": encoder}, progress=False,
+        "ppo", lambda _seed, env: PolicyAgent(policy, env), env_id, seed, ticks, num_envs,
+        env_kwargs={"encoder": encoder}, progress=False,
         start=start,
     )  # fmt: skip
     return result.summary
@@ -158,7 +158,7 @@ class TrainingCallback(BaseCallback):
         cfg = self.cfg
         start = burn_in(
             cfg.env_id, cfg.train_world_seed(k), cfg.num_envs, cfg.train_burn_in, LOGGING_EPSILON,
-            {"encoder": cfg.encoder}, cache=None, progress=False,
+            cfg.world_kwargs(), cache=None, progress=False,
         )  # fmt: skip
         env, obs = start.start()
         monitor, adapter = self._envs()

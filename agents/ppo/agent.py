@@ -15,19 +15,44 @@ import torch
 
 from freshrec.agents.base import Agent
 from freshrec.agents.log import AgentSpec
+from freshrec.agents.oracle import MyopicOracleAgent
 from freshrec.agents.ppo.policy import FreshRecSlatePolicy
 
 
 class PolicyAgent(Agent):
-    """Slates from a ``FreshRecSlatePolicy`` (in-process, e.g. during training)."""
+    """Slates from a ``FreshRecSlatePolicy`` (in-process, e.g. during training).
 
-    def __init__(self, policy: FreshRecSlatePolicy) -> None:
+    ``env``: the env it acts in; needed only by a policy that reads the hidden ``candidate_relevance``
+    when the observations lack it (an env built without ``reveal_relevance``, such as the harness's).
+    """
+
+    def __init__(self, policy: FreshRecSlatePolicy, env: Any = None) -> None:
         self.policy = policy
         self.slate_size = len(policy.action_space.nvec)  # type: ignore[attr-defined]
+        self.env = env
+        # The extractor reads the hidden relevance only when built with reveal_relevance (a policy trained with the
+        # relevance loss has it in its observation space but does not read it).
+        self.reads_relevance = bool(getattr(policy.features_extractor, "reveal_relevance", False))
+        self._truth: MyopicOracleAgent | None = None
+
+    def reveal(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``observation`` plus ``candidate_relevance`` (n, M) read from the env, when the policy wants it and it lacks it."""
+        if not self.reads_relevance or "candidate_relevance" in observation:
+            return observation
+        if self._truth is None:
+            if self.env is None:
+                raise ValueError(
+                    "this PPO model was trained with the hidden relevance revealed (reveal_relevance=True): it needs "
+                    "the env it acts in to read it from (PolicyAgent(policy, env)), or observations that carry "
+                    "'candidate_relevance'"
+                )
+            self._truth = MyopicOracleAgent(self.env, self.slate_size)
+        rows = self._truth.rows_of(observation)
+        return {**observation, "candidate_relevance": self._truth.relevance()[rows].astype(np.float32)}
 
     def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
         """(N, k) candidate positions, best first: the top k of the policy's scores, or k Plackett–Luce draws."""
-        obs, _ = self.policy.obs_to_tensor(observation)
+        obs, _ = self.policy.obs_to_tensor(self.reveal(observation))
         with torch.no_grad():
             dist = self.policy.get_distribution(obs)
             ranking = dist.ranking(min(k, dist.num_candidates), deterministic)  # (N, k)
@@ -54,7 +79,7 @@ def make_ppo(spec: AgentSpec, seed: int, env: Any, model: str | Path | None = No
     if model is None:
         raise ValueError("agent 'ppo' needs a trained model: pass models={'ppo': PATH} (CLI: --models ppo=PATH)")
     torch.manual_seed(seed)  # only stochastic slates draw from it
-    agent = PolicyAgent(load_policy(model))
+    agent = PolicyAgent(load_policy(model), env)
     if agent.slate_size != spec.slate_size:
         raise ValueError(f"model {model}: slate size {agent.slate_size}, env slate size {spec.slate_size}")
     return agent

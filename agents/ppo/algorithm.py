@@ -17,6 +17,14 @@ auxiliary phase or SQN's supervised head). The loss of each minibatch becomes
 computed from the scores PPO's own forward pass already made, so it costs a gather and a
 cross-entropy over (clicked steps, K), not a second pass. ``choice_coef = 0`` is PPO as SB3 has it.
 
+**The relevance loss** (``relevance_coef``, off by default; privileged: it reads the simulator's hidden
+truth during training only). With an env that reveals ``candidate_relevance`` (``reveal_relevance=True``),
+each minibatch can also fit the same scores to every valid candidate's hidden solo click probability:
+``relevance_coef * binary_cross_entropy_with_logits(scores, p)``, M exact labels a step on the states PPO
+itself visits. The scores it asks for are the logits of p, the users' utilities up to a shift: the
+scale the choice loss asks for too. The policy does not read the relevance (its extractor is built
+without ``reveal_relevance``), so the trained agent acts on public signals only.
+
 **Why ``train`` is written here.** SB3's ``PPO.train`` builds its loss inside the method and has no
 hook for another term, so ``FreshRecPPO.train`` is the same update (same losses, minibatches, early
 stop on ``target_kl``, clipping, logs; a test checks that with ``choice_coef = 0`` it gives SB3's
@@ -82,18 +90,30 @@ class ClickRolloutBuffer(DictRolloutBuffer):
 
 
 class FreshRecPPO(PPO):
-    """SB3's PPO with ``choice_coef`` (>= 0, default 0): the weight of the slate-choice loss (module doc).
+    """SB3's PPO with ``choice_coef`` (>= 0, default 0): the weight of the slate-choice loss, and
+    ``relevance_coef`` (>= 0, default 0): the weight of the privileged relevance loss (module doc).
 
     Every other argument is ``PPO``'s. The policy must be a ``FreshRecSlatePolicy`` and the env must
-    report ``clicked_position`` in its per-session infos (``envs/sb3.py`` does) when ``choice_coef > 0``.
+    report ``clicked_position`` in its per-session infos (``envs/sb3.py`` does) when ``choice_coef > 0``,
+    and reveal ``candidate_relevance`` in its observations when ``relevance_coef > 0``.
     """
 
-    def __init__(self, policy: Any, env: Any, choice_coef: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self, policy: Any, env: Any, choice_coef: float = 0.0, relevance_coef: float = 0.0, **kwargs: Any
+    ) -> None:
         if not choice_coef >= 0:
             raise ValueError(f"choice_coef = {choice_coef}: must be >= 0 (0 = PPO alone)")
+        if not relevance_coef >= 0:
+            raise ValueError(f"relevance_coef = {relevance_coef}: must be >= 0 (0 = off)")
         self.choice_coef = float(choice_coef)
+        self.relevance_coef = float(relevance_coef)
         kwargs.setdefault("rollout_buffer_class", ClickRolloutBuffer)
         super().__init__(policy, env, **kwargs)
+        if self.relevance_coef > 0 and "candidate_relevance" not in self.observation_space.spaces:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"relevance_coef = {relevance_coef}: the env's observations lack 'candidate_relevance' "
+                "(build it with reveal_relevance=True)"
+            )
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         # SB3's rollout loop calls this after each env step and before adding the step to the buffer,
@@ -121,6 +141,7 @@ class FreshRecPPO(PPO):
         entropy_losses: list[float] = []
         clip_fractions: list[float] = []
         choice_losses: list[float] = []
+        relevance_losses: list[float] = []
         approx_kls: list[float] = []
         stop = False
         for _ in range(self.n_epochs):
@@ -149,6 +170,13 @@ class FreshRecPPO(PPO):
                         choice = slate_choice_loss(scores[clicked], batch.actions[clicked], batch.clicks[clicked])
                         choice_losses.append(choice.item())
                         loss = loss + self.choice_coef * choice
+                if self.relevance_coef > 0:
+                    obs = batch.observations
+                    assert isinstance(obs, dict)
+                    valid = obs["candidate_mask"] > 0.5  # (B, M)
+                    fit = F.binary_cross_entropy_with_logits(scores[valid], obs["candidate_relevance"][valid])
+                    relevance_losses.append(fit.item())
+                    loss = loss + self.relevance_coef * fit
                 with torch.no_grad():  # Schulman's k3 estimate of KL(old || new), for target_kl's early stop
                     log_ratio = log_prob - batch.old_log_prob
                     approx_kl = float(torch.mean(torch.exp(log_ratio) - 1 - log_ratio).cpu())
@@ -175,6 +203,8 @@ class FreshRecPPO(PPO):
         )
         if choice_losses:
             self.logger.record("train/choice_loss", np.mean(choice_losses))
+        if relevance_losses:
+            self.logger.record("train/relevance_loss", np.mean(relevance_losses))
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/clip_range", clip)
         if clip_vf is not None:

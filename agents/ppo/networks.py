@@ -8,12 +8,17 @@ brand-new item is scored from its text at once; there are no item-id embeddings.
 ``match_features=True`` (off by default) each candidate token also gets how its text matches the
 user's clicks and skips (``text_match``), the affinity LinUCB's context is built on. With
 ``topic_embeddings=True`` (off by default) every token also gets a learned embedding of its item's
-topic, a public category that a new item has from its first tick (``*_topics``).
+topic, a public category that a new item has from its first tick (``*_topics``). With
+``reveal_relevance=True`` (a diagnostic, off by default) each candidate token also gets the hidden
+truth ``candidate_relevance`` that the envs reveal on request (``reveal_relevance=True``): what the
+myopic oracle knows, so a policy trained with it shows how much of PPO's gap to the oracle is
+information and how much is learning.
 
 Observation keys read (flattened token arrays, see ``freshrec.envs.observation``):
 ``candidate_features`` (B, M*F), ``history_features`` (B, H*F), ``history_mask`` (B, H),
 ``skipped_features`` (B, Q*F), ``skipped_mask`` (B, Q), ``context`` (B, 4); with topic embeddings
-also ``candidate_topics`` (B, M), ``history_topics`` (B, H) and ``skipped_topics`` (B, Q) (-1 = padding).
+also ``candidate_topics`` (B, M), ``history_topics`` (B, H) and ``skipped_topics`` (B, Q) (-1 = padding);
+with revealed relevance also ``candidate_relevance`` (B, M).
 """
 
 from __future__ import annotations
@@ -54,6 +59,24 @@ def topic_count(observation_space: spaces.Dict) -> int:
     return int(box.high.max()) + 1
 
 
+def check_relevance(observation_space: spaces.Dict) -> None:
+    """``reveal_relevance=True`` needs the hidden ``candidate_relevance`` in the observation space."""
+    if "candidate_relevance" not in observation_space.spaces:
+        raise ValueError(
+            "reveal_relevance=True: the observation space lacks 'candidate_relevance' "
+            "(build the env with reveal_relevance=True)"
+        )
+
+
+RELEVANCE_FLOOR = 1e-3
+"""``relevance_columns``' log floor: solo click probabilities here run from ~3e-4 to ~0.9 (median 0.03)."""
+
+
+def relevance_columns(relevance: torch.Tensor) -> torch.Tensor:
+    """(B, M) click probabilities -> (B, M, 2): ``[p, log(p + floor)]``, the log spreading the many small ones."""
+    return torch.stack([relevance, torch.log(relevance + RELEVANCE_FLOOR)], dim=-1)
+
+
 def split_topics(obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The topics of candidates (B, M), history (B, H) and skipped items (B, Q); -1 marks padding."""
     return obs["candidate_topics"], obs["history_topics"], obs["skipped_topics"]
@@ -70,7 +93,13 @@ class TokenEmbedding(nn.Module):
     """
 
     def __init__(
-        self, features: int, d_model: int, lengths: tuple[int, ...], match: bool = False, topics: int = 0
+        self,
+        features: int,
+        d_model: int,
+        lengths: tuple[int, ...],
+        match: bool = False,
+        topics: int = 0,
+        relevance: bool = False,
     ) -> None:
         super().__init__()
         self.proj = nn.Linear(features, d_model)
@@ -83,6 +112,9 @@ class TokenEmbedding(nn.Module):
             # Zero-initialised like the slot embeddings, without drawing from torch's generator: the
             # initial policy is, weight for weight, the one without topics of the same seed.
             self.topics = nn.Embedding(topics + 1, d_model, _weight=torch.zeros(topics + 1, d_model))
+        # With ``relevance``: a (2, d) map of ``relevance_columns`` added to each candidate's embedding, zero at
+        # first (no draw from torch's generator) for the same reason. No bias: the slot embeddings have one.
+        self.relevance = nn.Parameter(torch.zeros(2, d_model)) if relevance else None
 
     def _topic(self, x: torch.Tensor, topics: torch.Tensor | None) -> torch.Tensor:
         """x (B, L, d) plus the embeddings of topics (B, L) (floats from SB3's preprocessing; -1 = padding)."""
@@ -103,11 +135,17 @@ class TokenEmbedding(nn.Module):
         skip: torch.Tensor,
         skip_pad: torch.Tensor,
         topics: torch.Tensor | None = None,
+        relevance: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on."""
+        """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on
+        and their revealed relevance (B, M) when ``relevance`` is."""
         x = self.proj(cand) + self.slots[0]
         if self.match is not None:
             x = x + self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        if self.relevance is not None:
+            if relevance is None:
+                raise ValueError("reveal_relevance=True needs the observation's candidate_relevance")
+            x = x + relevance_columns(relevance) @ self.relevance
         return self.norm(self._topic(x, topics))
 
 
@@ -296,6 +334,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         reference_layers: bool = False,
         match_features: bool = False,
         topic_embeddings: bool = False,
+        reveal_relevance: bool = False,
     ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
@@ -303,7 +342,12 @@ class TransformerExtractor(BaseFeaturesExtractor):
             raise ValueError(f"d_model = {d_model}: must be a multiple of heads = {heads}")
         self.shape = (m, h, q, f)
         topics = topic_count(observation_space) if topic_embeddings else 0
-        self.embed = TokenEmbedding(f, d_model, (m, h, q), match=match_features, topics=topics)
+        if reveal_relevance:
+            check_relevance(observation_space)
+        self.reveal_relevance = reveal_relevance  # reads ``candidate_relevance`` (PolicyAgent asks)
+        self.embed = TokenEmbedding(
+            f, d_model, (m, h, q), match=match_features, topics=topics, relevance=reveal_relevance
+        )
         self.summary = nn.Linear(c, d_model)
         ffn = ffn_mult * d_model
         self.encoder: nn.Module
@@ -333,7 +377,9 @@ class TransformerExtractor(BaseFeaturesExtractor):
         )  # (B, 1 + H + Q, d)
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=cand.device), hist_pad, skip_pad], dim=1)
         memory = self.encoder(user, src_key_padding_mask=pad)
-        cands = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad, t_cand)  # (B, M, d)
+        cands = self.embed.candidates(
+            cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance")
+        )  # (B, M, d)
         for block in self.decoder:
             cands = block(cands, memory, memory_key_padding_mask=pad)
         return self.out_norm(torch.cat([memory[:, :1], cands], dim=1))
@@ -350,12 +396,18 @@ class MLPExtractor(BaseFeaturesExtractor):
         hidden: int = 64,
         match_features: bool = False,
         topic_embeddings: bool = False,
+        reveal_relevance: bool = False,
     ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
         self.shape = (m, h, q, f)
         topics = topic_count(observation_space) if topic_embeddings else 0
-        self.embed = TokenEmbedding(f, d_model, (m, h, q), match=match_features, topics=topics)
+        if reveal_relevance:
+            check_relevance(observation_space)
+        self.reveal_relevance = reveal_relevance  # reads ``candidate_relevance`` (PolicyAgent asks)
+        self.embed = TokenEmbedding(
+            f, d_model, (m, h, q), match=match_features, topics=topics, relevance=reveal_relevance
+        )
         self.user = nn.Sequential(nn.Linear(2 * d_model + c, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.cand = nn.Sequential(nn.Linear(2 * d_model, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.out_norm = nn.LayerNorm(d_model)
@@ -374,6 +426,6 @@ class MLPExtractor(BaseFeaturesExtractor):
                 1,
             )
         )
-        c = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad, t_cand)
+        c = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance"))
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))
         return self.out_norm(torch.cat([user.unsqueeze(1), cands], dim=1))

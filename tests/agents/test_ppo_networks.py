@@ -174,3 +174,55 @@ def test_topic_embeddings_need_the_topics_in_the_space(batch: tuple[object, dict
     TransformerExtractor(without, d_model=16)  # off: not needed
     with pytest.raises(ValueError, match="candidate_topics"):
         TransformerExtractor(without, d_model=16, topic_embeddings=True)
+
+
+@pytest.fixture(scope="module")
+def revealed() -> tuple[object, dict[str, torch.Tensor]]:
+    """Observations of 16 sessions some steps in, from an env that reveals the hidden relevance."""
+    env = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=16, encoder="hashing:64", reveal_relevance=True))
+    env.seed(0)
+    obs = env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        obs, *_ = env.step(np.stack([rng.permutation(32)[:5] for _ in range(16)]))
+    return env.observation_space, {k: torch.as_tensor(v).float() for k, v in obs.items()}
+
+
+@pytest.mark.parametrize("kind", ["transformer", "mlp"])
+def test_revealed_relevance_starts_at_zero_and_moves_its_own_candidate(
+    revealed: tuple[object, dict[str, torch.Tensor]], kind: str
+) -> None:
+    """On: the same initial weights and outputs as off (a zero map, no extra draws from the generator); once
+    trained, a candidate's row follows its own relevance (for the MLP, only its row)."""
+    space, obs = revealed
+    cls = TransformerExtractor if kind == "transformer" else MLPExtractor
+    torch.manual_seed(0)
+    off = cls(space, d_model=16)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    on = cls(space, d_model=16, reveal_relevance=True)  # type: ignore[arg-type]
+    assert off.embed.relevance is None and on.embed.relevance is not None
+    shared = {k: v for k, v in on.state_dict().items() if k != "embed.relevance"}
+    assert list(shared) == list(off.state_dict())
+    assert all(torch.equal(v, off.state_dict()[k]) for k, v in shared.items())
+    torch.testing.assert_close(on(obs), off(obs))
+
+    with torch.no_grad():  # as if trained
+        on.embed.relevance.normal_()
+    before = on(obs)
+    moved = dict(obs)
+    moved["candidate_relevance"] = obs["candidate_relevance"].clone()
+    moved["candidate_relevance"][:, 3] = 1.0 - obs["candidate_relevance"][:, 3]  # candidate 3's truth changes
+    after = on(moved)
+    assert not torch.allclose(after[:, 4], before[:, 4])  # row 1 + 3: candidate 3
+    if kind == "mlp":  # no attention between candidates: the others' rows stay
+        torch.testing.assert_close(after[:, 1:4], before[:, 1:4])
+    without = dict(obs)
+    del without["candidate_relevance"]
+    with pytest.raises(ValueError, match="candidate_relevance"):
+        on(without)
+
+
+def test_revealed_relevance_needs_it_in_the_space(batch: tuple[object, dict[str, torch.Tensor]]) -> None:
+    space, _ = batch  # an env built without reveal_relevance
+    with pytest.raises(ValueError, match=r"candidate_relevance.*reveal_relevance=True"):
+        TransformerExtractor(space, d_model=16, reveal_relevance=True)  # type: ignore[arg-type]

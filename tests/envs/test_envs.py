@@ -287,6 +287,27 @@ def test_info_agrees_with_the_observation_and_the_world() -> None:
     assert clicks > 20
 
 
+def test_reveal_relevance_adds_the_hidden_truth_and_passes_the_checkers() -> None:
+    """``reveal_relevance=True``: the observation also holds the world's ``candidate_relevance`` of that moment (as
+    float32); everything else is the plain env's, and both API checkers still pass without a warning."""
+    shown, plain = make(reveal_relevance=True), make()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(make(reveal_relevance=True).unwrapped)
+        sb3_check_env(make(reveal_relevance=True), warn=True)
+    assert [str(w.message) for w in caught] == []
+    obs_s, _ = shown.reset(seed=2)
+    obs_p, _ = plain.reset(seed=2)
+    for _ in range(5):
+        assert shown.observation_space.contains(obs_s)
+        truth = shown.unwrapped.world.candidate_relevance(shown.unwrapped.state)[0]  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(obs_s["candidate_relevance"], truth.astype(np.float32))
+        assert data_equivalence({k: v for k, v in obs_s.items() if k != "candidate_relevance"}, obs_p)
+        obs_s, *_ = shown.step(np.arange(K))
+        obs_p, *_ = plain.step(np.arange(K))
+    assert "candidate_relevance" not in plain.observation_space.spaces  # type: ignore[attr-defined]
+
+
 def test_engagement_reward() -> None:
     env = make(config=WorldConfig().replace(choice__reward="engagement"))
     env.reset(seed=0)

@@ -217,6 +217,45 @@ def test_vector_observations_in_the_batched_space_and_same_step_autoreset() -> N
     assert ends > 50
 
 
+def test_reveal_relevance_adds_the_hidden_truth_and_changes_nothing_else() -> None:
+    """``reveal_relevance=True``: every observation, final ones included, carries the world's
+    ``candidate_relevance`` of that moment; every other key, reward and info is the plain env's."""
+    import copy
+
+    plain, shown = (
+        make_vec(num_envs=8, max_episode_steps=3),
+        make_vec(num_envs=8, max_episode_steps=3, reveal_relevance=True),
+    )
+    assert "candidate_relevance" not in plain.single_observation_space.spaces
+    obs_p, _ = plain.reset(seed=4)
+    obs_s, _ = shown.reset(seed=4)
+    assert shown.state is not None
+    rng = np.random.default_rng(0)
+    finals = 0
+    for _ in range(7):
+        assert shown.observation_space.contains(obs_s)
+        truth = shown.world.candidate_relevance(shown.state).astype(np.float32)  # (8, M), float32 as the space
+        np.testing.assert_array_equal(obs_s["candidate_relevance"], truth)
+        assert data_equivalence({k: v for k, v in obs_s.items() if k != "candidate_relevance"}, obs_p)
+        actions = distinct_slates(rng, 8)
+        before = copy.deepcopy(shown)  # the relevance at the end of each session, before its slot restarts
+        assert before.state is not None
+        before.world.step(before.state, actions)
+        out_p, out_s = plain.step(actions), shown.step(actions)
+        obs_p, obs_s = out_p[0], out_s[0]
+        for a, b in zip(out_p[1:4], out_s[1:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        if "final_obs" in out_s[4]:
+            truth = before.world.candidate_relevance(before.state).astype(np.float32)
+            for i in np.flatnonzero(out_s[4]["_final_obs"]):
+                finals += 1
+                final = out_s[4]["final_obs"][i]
+                assert shown.single_observation_space.contains(final)
+                np.testing.assert_array_equal(final["candidate_relevance"], truth[i])
+                assert (final["candidate_relevance"][final["candidate_mask"] == 0] == 0).all()
+    assert finals >= 8  # every slot truncated at least once
+
+
 def test_vector_truncation_and_no_limit() -> None:
     cfg = WorldConfig().replace(users__leave_hazard=0.0, users__patience=1e5, users__patience_max=1e5)
     env = make_vec(num_envs=4, config=cfg)

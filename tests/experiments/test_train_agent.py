@@ -127,7 +127,8 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
      ("device", "tpu", "device"), ("env_id", "nope", "env_id"), ("eval_every", -1, "eval_every"),
      ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
      ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule"),
-     ("choice_epochs", -1, "choice_epochs"), ("choice_coef", -0.5, "choice_coef")],
+     ("choice_epochs", -1, "choice_epochs"), ("choice_coef", -0.5, "choice_coef"),
+     ("relevance_coef", -1.0, "relevance_coef")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -136,9 +137,11 @@ def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: objec
 
 @pytest.mark.parametrize("policy", ["transformer", "mlp"])
 @pytest.mark.parametrize(("flag", "field", "module"), [("--match-features", "match_features", "match"),
-                                                       ("--topic-embeddings", "topic_embeddings", "topics")])  # fmt: skip
+                                                       ("--topic-embeddings", "topic_embeddings", "topics"),
+                                                       ("--reveal-relevance", "reveal_relevance", "relevance")])  # fmt: skip
 def test_feature_flags_reach_the_policy(policy: str, flag: str, field: str, module: str) -> None:
-    """--match-features builds the match map and --topic-embeddings the topic table; off (the defaults) builds
+    """--match-features builds the match map, --topic-embeddings the topic table and --reveal-relevance the
+    relevance map (on an env that reveals it); off (the defaults) builds
     none, and a saved config reads back (one saved before the field existed reads as off)."""
     from freshrec.experiments.cli import parse_config
     from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
@@ -152,6 +155,50 @@ def test_feature_flags_reach_the_policy(policy: str, flag: str, field: str, modu
         assert getattr(TrainConfig.from_json(cfg.to_json()), field) is on
         old = {k: v for k, v in cfg.to_json().items() if k != field}
         assert getattr(TrainConfig.from_json(old), field) is False
+
+
+def test_a_model_trained_with_revealed_relevance_reads_it_from_the_env_it_acts_in(tmp_path: Path) -> None:
+    """--reveal-relevance trains on burned-in worlds that reveal it and validates through the harness's env, which
+    does not: the agent reads the truth from that env as the oracle does, the same slates as on a revealing env."""
+    from freshrec.agents.log import AgentSpec
+    from freshrec.agents.ppo.agent import PolicyAgent, load_policy
+    from freshrec.agents.registry import make_agent
+    from freshrec.envs.vector import FreshRecVectorEnv
+
+    result = train(tiny(tmp_path, reveal_relevance=True, train_burn_in=5, train_world_steps=256, eval_burn_in=5))
+    assert 0.0 <= result.validation["ctr"] <= 1.0
+    plain = FreshRecVectorEnv(num_envs=8, encoder="hashing:64")
+    shown = FreshRecVectorEnv(num_envs=8, encoder="hashing:64", reveal_relevance=True)
+    obs_plain, _ = plain.reset(seed=3)
+    obs_shown, _ = shown.reset(seed=3)
+    agent = make_agent("ppo-reveal", AgentSpec.from_env(plain), 0, plain, model=result.model_path)
+    policy = load_policy(result.model_path, device="cpu")
+    assert policy.features_extractor.embed.relevance.abs().sum() > 0  # type: ignore[union-attr]  # it was trained
+    for _ in range(3):
+        slates = agent.rank(obs_plain, 5, deterministic=True)
+        np.testing.assert_array_equal(slates, PolicyAgent(policy).rank(obs_shown, 5, deterministic=True))
+        obs_plain = plain.step(slates)[0]
+        obs_shown = shown.step(slates)[0]
+    with pytest.raises(ValueError, match="reveal_relevance=True"):
+        PolicyAgent(policy).rank(obs_plain, 5, deterministic=True)
+
+
+def test_the_relevance_loss_trains_on_revealing_worlds_and_the_agent_acts_on_public_signals(tmp_path: Path) -> None:
+    """--relevance-coef trains on burned-in worlds that reveal the relevance (logging train/relevance_loss), but
+    the policy does not read it: the saved model plays on an env that does not reveal it, with no env to read from."""
+    from freshrec.agents.ppo.agent import PolicyAgent, load_policy
+    from freshrec.envs.vector import FreshRecVectorEnv
+
+    cfg = tiny(tmp_path, relevance_coef=2.0, train_burn_in=5, train_world_steps=256, eval_burn_in=5)
+    assert cfg.world_kwargs() == {"encoder": "hashing:64", "reveal_relevance": True}
+    result = train(cfg)
+    assert "train/relevance_loss" in scalars(result.run_dir)
+    policy = load_policy(result.model_path, device="cpu")
+    assert "candidate_relevance" in policy.observation_space.spaces  # type: ignore[attr-defined]
+    plain = FreshRecVectorEnv(num_envs=8, encoder="hashing:64")
+    obs, _ = plain.reset(seed=3)
+    agent = PolicyAgent(policy)
+    assert not agent.reads_relevance and agent.rank(obs, 5, deterministic=True).shape == (8, 5)
 
 
 def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
