@@ -1,4 +1,4 @@
-"""``FreshRecPPO``: stable-baselines3's PPO plus an optional auxiliary slate-choice loss in the same update.
+"""``FreshRecPPO``: stable-baselines3's PPO plus optional auxiliary losses (slate choice; privileged relevance) in its update.
 
     from freshrec.agents.ppo import FreshRecPPO, FreshRecTransformerPolicy
     model = FreshRecPPO(FreshRecTransformerPolicy, env, choice_coef=0.5)   # env: the SB3 adapter
@@ -27,8 +27,8 @@ without ``reveal_relevance``), so the trained agent acts on public signals only.
 
 **Why ``train`` is written here.** SB3's ``PPO.train`` builds its loss inside the method and has no
 hook for another term, so ``FreshRecPPO.train`` is the same update (same losses, minibatches, early
-stop on ``target_kl``, clipping, logs; a test checks that with ``choice_coef = 0`` it gives SB3's
-weights bit for bit) with the choice term added. The clicked slot of each step comes from the
+stop on ``target_kl``, clipping, logs; a test checks that with both weights 0 it gives SB3's
+weights bit for bit) with the two auxiliary terms added. The clicked slot of each step comes from the
 adapter's per-session info (``info["clicked_position"]``, 0..K-1, -1 when nothing was clicked) and
 is kept next to the step in ``ClickRolloutBuffer``.
 """
