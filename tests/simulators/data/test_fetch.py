@@ -55,3 +55,43 @@ def test_wheel_without_the_data_set_is_an_error(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(fetch.FetchError, match="does not contain"):
         fetch.fetch_ml100k(tmp_path, quiet=True)
     assert not (tmp_path / "datasets" / "ml-100k").exists()
+
+
+MEMBERS = {
+    "recbole/dataset_example/ml-100k/ml-100k.inter": "user_id:token\titem_id:token\ttimestamp:float\n1\t2\t3\n",
+    "recbole/dataset_example/ml-100k/ml-100k.item": "item_id:token\tmovie_title:token_seq\n2\tHeat\n",
+}
+
+
+def test_a_fetch_that_loses_the_race_uses_the_winners_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process puts a complete copy in place while this one extracts: this one keeps that copy, leaves
+    no staging folder behind, and never deletes it (another process may be reading it)."""
+    fake_pip(monkeypatch, MEMBERS)
+    target = tmp_path / "datasets" / "ml-100k"
+    real_rename = Path.rename
+
+    def rename(self: Path, to: Path) -> Path:  # the other process renames its copy in first
+        winner = target.with_name("winner")
+        winner.mkdir()
+        (winner / "ml-100k.inter").write_text("the winner's\n")
+        (winner / "ml-100k.item").write_text("the winner's\n")
+        real_rename(winner, target)
+        return real_rename(self, to)  # fails: the target exists and is not empty
+
+    monkeypatch.setattr(Path, "rename", rename)
+    assert fetch.fetch_ml100k(tmp_path, quiet=True) == target
+    assert (target / "ml-100k.inter").read_text() == "the winner's\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["ml-100k"]
+
+
+def test_concurrent_fetches_each_get_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several fetches at once (threads here; processes in practice) all return the complete folder, and only it
+    is left: each extracts into its own staging folder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake_pip(monkeypatch, MEMBERS)
+    with ThreadPoolExecutor(4) as pool:
+        folders = list(pool.map(lambda _: fetch.fetch_ml100k(tmp_path, quiet=True), range(8)))
+    target = tmp_path / "datasets" / "ml-100k"
+    assert folders == [target] * 8 and fetch.complete(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["ml-100k"]
