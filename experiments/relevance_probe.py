@@ -238,7 +238,7 @@ def run(cfg: ProbeConfig) -> Path:
     """Collect, fit, measure on the world kept apart, save ``model.zip`` and ``probe.json``; returns the run folder."""
     from stable_baselines3.common.utils import set_random_seed
 
-    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env, new_run_dir
 
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)
@@ -284,8 +284,9 @@ def run(cfg: ProbeConfig) -> Path:
         },
         "seconds": round(time.perf_counter() - began, 1),
     }
-    run_dir = cfg.runs_dir / f"{cfg.env_id.replace('/', '_')}__{cfg.experiment}__{cfg.seed}__{int(time.time())}"
-    run_dir.mkdir(parents=True, exist_ok=False)
+    run_dir = new_run_dir(
+        cfg.runs_dir, f"{cfg.env_id.replace('/', '_')}__{cfg.experiment}__{cfg.seed}__{int(time.time())}"
+    )
     model.save(run_dir / "model.zip")
     (run_dir / "probe.json").write_text(json.dumps(report, indent=1))
     return run_dir

@@ -283,6 +283,22 @@ def make_logger(run_dir: Path, purge_step: int | None) -> Logger:
     return logger
 
 
+def new_run_dir(root: Path, name: str) -> Path:
+    """A new folder ``root/name``, or ``root/name-2``, ``-3``, … when runs started in the same second took it.
+
+    ``mkdir`` without ``exist_ok`` claims each name atomically, so runs started together never share a folder.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        path = root / (name if k == 1 else f"{name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{root / name}: 9,999 runs of that name already exist")
+
+
 @dataclass
 class TrainResult:
     """What a finished run leaves: its folder, the final and best models, its speed and last validation metrics."""
@@ -304,8 +320,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         # Everything but the display comes from the run being resumed (other flags are ignored).
         cfg = replace(saved, progress=cfg.progress, resume=cfg.resume)
     else:
-        run_dir = cfg.runs_dir / cfg.run_name(int(time.time()))
-        run_dir.mkdir(parents=True, exist_ok=False)
+        run_dir = new_run_dir(cfg.runs_dir, cfg.run_name(int(time.time())))
         (run_dir / "config.json").write_text(json.dumps(cfg.to_json(), indent=1))
 
     # --- Seeding and threads: the one place. SB3 seeds torch, numpy, random and the env from cfg.seed;

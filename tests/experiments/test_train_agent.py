@@ -201,6 +201,17 @@ def test_the_relevance_loss_trains_on_revealing_worlds_and_the_agent_acts_on_pub
     assert not agent.reads_relevance and agent.rank(obs, 5, deterministic=True).shape == (8, 5)
 
 
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of one config in one second (the clock frozen here) get ``name`` and ``name-2``, not a crash."""
+    from freshrec.experiments.train_agent import new_run_dir
+
+    assert [new_run_dir(tmp_path, "run").name for _ in range(3)] == ["run", "run-2", "run-3"]
+    monkeypatch.setattr(time, "time", lambda: 1_796_000_000.0)
+    a = train(tiny(tmp_path, total_steps=128, eval_every=0, checkpoint_every=0))
+    b = train(tiny(tmp_path, total_steps=128, eval_every=0, checkpoint_every=0))
+    assert b.run_dir == a.run_dir.with_name(a.run_dir.name + "-2") and b.model_path.exists()
+
+
 def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
     from freshrec.envs.vector import FreshRecVectorEnv
     from freshrec.experiments.train_agent import make_model, make_training_env
