@@ -11,6 +11,7 @@ state is small and well defined:
 
 Each checkpoint is written to a temporary folder and renamed into place, and ``latest`` is
 replaced the same way, so a kill mid-write never leaves a checkpoint that looks complete but is not.
+``new_run_dir`` claims a run's own folder the same careful way, for ``train_agent`` and ``relevance_probe``.
 """
 
 from __future__ import annotations
@@ -116,3 +117,19 @@ def restore_pending_logs(model: PPO, pending: dict[str, dict[str, Any]]) -> None
     """Put the checkpoint's not-yet-written logger values into the model's (new) logger."""
     for name, values in pending.items():
         getattr(model.logger, name).update(values)
+
+
+def new_run_dir(root: Path, name: str) -> Path:
+    """A new folder ``root/name``, or ``root/name-2``, ``-3``, … when runs started in the same second took it.
+
+    ``mkdir`` without ``exist_ok`` claims each name atomically, so runs started together never share a folder.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        path = root / (name if k == 1 else f"{name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{root / name}: 9,999 runs of that name already exist")

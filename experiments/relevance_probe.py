@@ -238,7 +238,8 @@ def run(cfg: ProbeConfig) -> Path:
     """Collect, fit, measure on the world kept apart, save ``model.zip`` and ``probe.json``; returns the run folder."""
     from stable_baselines3.common.utils import set_random_seed
 
-    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env, new_run_dir
+    from freshrec.experiments.checkpoints import new_run_dir
+    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
 
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)

@@ -42,6 +42,7 @@ from freshrec.experiments.checkpoints import (
     checkpoint_meta,
     latest_checkpoint,
     load_checkpoint,
+    new_run_dir,
     restore_pending_logs,
 )
 from freshrec.experiments.cli import parse_config
@@ -281,22 +282,6 @@ def make_logger(run_dir: Path, purge_step: int | None) -> Logger:
                 fmt.writer.close()
                 fmt.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
     return logger
-
-
-def new_run_dir(root: Path, name: str) -> Path:
-    """A new folder ``root/name``, or ``root/name-2``, ``-3``, … when runs started in the same second took it.
-
-    ``mkdir`` without ``exist_ok`` claims each name atomically, so runs started together never share a folder.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    for k in range(1, 10_000):
-        path = root / (name if k == 1 else f"{name}-{k}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"{root / name}: 9,999 runs of that name already exist")
 
 
 @dataclass

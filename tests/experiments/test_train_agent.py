@@ -203,7 +203,7 @@ def test_the_relevance_loss_trains_on_revealing_worlds_and_the_agent_acts_on_pub
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two runs of one config in one second (the clock frozen here) get ``name`` and ``name-2``, not a crash."""
-    from freshrec.experiments.train_agent import new_run_dir
+    from freshrec.experiments.checkpoints import new_run_dir
 
     assert [new_run_dir(tmp_path, "run").name for _ in range(3)] == ["run", "run-2", "run-3"]
     monkeypatch.setattr(time, "time", lambda: 1_796_000_000.0)
