@@ -10,7 +10,9 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
   measured at 152–165/s;
 - ``default``: ``TrainConfig``'s defaults (1 layer, width 32, 1 head, cross-attention only,
   64 sessions x 64 steps per rollout, minibatch 1,024, 3 epochs, 1 thread, the choice loss inside
-  PPO's minibatches with weight 4: ``FreshRecPPO``);
+  PPO's minibatches with weight 4: ``FreshRecPPO``; precision "auto": bfloat16 matmuls where the
+  device has them natively, float32 elsewhere);
+- ``fp32``: the default in float32 whatever the device (``--precision fp32``);
 - ``torch-layers``: the default computed by PyTorch's own layers (``reference_layers=True``:
   the same function and weights, through ``nn.MultiheadAttention``);
 - ``default-2-threads``: the same with 2 torch threads;
@@ -25,7 +27,10 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
   world changes).
 
 Each round is whole rollouts plus their updates (``model.learn``), after one warm-up round; the
-figure is the median rate. Each variant runs in its own process: in one process, switching torch's
+figure is the median rate. ``--updates-only`` times PPO's update alone (``model.train()`` over the
+warm-up's rollout, seconds per update); run with ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` or
+``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2`` it shows what
+bfloat16 costs on CPUs without native bfloat16 (README, "bfloat16 matmuls"). Each variant runs in its own process: in one process, switching torch's
 thread count between variants slowed every variant here (the default measured 1,311 env steps/s
 interleaved in one process against about 2,000 alone).
 Results go to stdout and ``--json`` (default experiments/results/bench_ppo.json).
@@ -60,9 +65,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "match-features": {"threads": 1, "rollouts": 2, "match_features": True},
     "topic-embeddings": {"threads": 1, "rollouts": 2, "topic_embeddings": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
+    "fp32": {"threads": 1, "rollouts": 2, "precision": "fp32"},
     "no-choice-loss": {"threads": 1, "rollouts": 2, "choice_coef": 0.0},
     "choice-phase": {"threads": 1, "rollouts": 2, "choice_coef": 0.0, "choice_epochs": 3},
 }
+
+
+# Environment variables that hold the math libraries to an instruction set (to measure a CPU without
+# native bfloat16 on one that has it); recorded in --updates-only results.
+ISA_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")
 
 
 def naive_model(device: str, encoder: str) -> PPO:
@@ -97,10 +108,19 @@ def build(name: str, device: str, encoder: str) -> tuple[PPO, int, BaseCallback 
     return model, spec["rollouts"] * model.n_steps * model.n_envs, callback
 
 
-def measure(name: str, rounds: int, device: str, encoder: str) -> list[float]:
-    """Rates of ``rounds`` timed rounds of variant ``name`` (in this process) after a warm-up round."""
+def measure(name: str, rounds: int, device: str, encoder: str, updates_only: bool = False) -> list[float]:
+    """Rates of ``rounds`` timed rounds of variant ``name`` (in this process) after a warm-up round; with
+    ``updates_only``, the seconds of each of ``rounds`` PPO updates (``model.train()``) over one rollout."""
     torch.set_num_threads(VARIANTS[name]["threads"] or torch.get_num_threads())
     model, steps, callback = build(name, device, encoder)
+    if updates_only:  # the update alone, on the rollout the warm-up round left in the buffer
+        model.learn(steps, callback=callback, reset_num_timesteps=False)
+        seconds = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            model.train()
+            seconds.append(time.perf_counter() - t0)
+        return seconds
     rates = []
     for r in range(rounds + 1):  # round 0 warms up (allocations, first-call overheads)
         t0 = time.perf_counter()
@@ -118,11 +138,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS)
     )
+    parser.add_argument(
+        "--updates-only", action="store_true",
+        help="time PPO's update alone (seconds per update over one rollout) instead of whole rounds",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("experiments/results/bench_ppo.json"))
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # one variant, rates as JSON on stdout
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(measure(args.worker, args.rounds, args.device, args.encoder)))
+        print(json.dumps(measure(args.worker, args.rounds, args.device, args.encoder, args.updates_only)))
         return {}
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS]
@@ -133,11 +157,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rates: dict[str, list[float]] = {}
     for name in names:
         cmd = [sys.executable, "-m", "freshrec.experiments.bench_ppo", "--worker", name, "--rounds", str(args.rounds),
-               "--device", args.device, "--encoder", args.encoder]  # fmt: skip
+               "--device", args.device, "--encoder", args.encoder] + (["--updates-only"] if args.updates_only else [])  # fmt: skip
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rates[name] = json.loads(out.strip().splitlines()[-1])
-        print(f"{name:>18}: " + ", ".join(f"{r:,.0f}" for r in rates[name]) + " env steps/s", flush=True)
+        unit = " s per update" if args.updates_only else " env steps/s"
+        print(
+            f"{name:>18}: " + ", ".join(f"{r:,.3g}" if args.updates_only else f"{r:,.0f}" for r in rates[name]) + unit,
+            flush=True,
+        )
     medians = {name: statistics.median(v) for name, v in rates.items()}
+    if args.updates_only:
+        print("\n| variant | seconds per update (median) |\n|---|---|")
+        for name, sec in medians.items():
+            print(f"| {name} | {sec:.3f} |")
+        result = {"meta": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
+                           "device": args.device, "encoder": args.encoder, "rounds": args.rounds, "updates_only": True,
+                           "isa_limits": {k: v for k, v in os.environ.items() if k in ISA_VARIABLES}},
+                  "median_seconds_per_update": medians, "seconds": rates}  # fmt: skip
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1))
+        return result
     base = medians.get("naive")
     print("\n| variant | env steps/s (median) | vs naive |\n|---|---|---|")
     for name, rate in medians.items():

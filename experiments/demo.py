@@ -26,8 +26,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from stable_baselines3.common.utils import get_device
 from threadpoolctl import threadpool_limits
 
+from freshrec.agents.ppo.policy import resolve_precision
 from freshrec.agents.registry import BASELINES
 from freshrec.envs.metrics.summary import RANKING_RECALL
 from freshrec.envs.registration import ENV_IDS
@@ -121,7 +123,8 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
     parallel = cfg.parallel and cores() >= 2
     print(
         f"[1/2] training PPO (Transformer policy) on {cfg.env_id} for {cfg.train_steps:,} env steps, seed "
-        f"{cfg.train_seed}" + (f"; meanwhile the baselines run on held-out seeds {seeds}" if parallel else "")
+        f"{cfg.train_seed}, {resolve_precision(tcfg.precision, get_device(tcfg.device))} matmuls"
+        + (f"; meanwhile the baselines run on held-out seeds {seeds}" if parallel else "")
     )
     baselines: list[compare.RunRecord] = []
     # BLAS at one thread too: a second BLAS thread would compete with the training process for its core.

@@ -244,7 +244,8 @@ def run(cfg: ProbeConfig) -> Path:
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     set_random_seed(cfg.seed)
-    train_cfg = TrainConfig(env_id=cfg.env_id, seed=cfg.seed, encoder=cfg.encoder, progress=False)
+    # float32, as the network was when the README's probe figures were recorded (--precision auto came later)
+    train_cfg = TrainConfig(env_id=cfg.env_id, seed=cfg.seed, encoder=cfg.encoder, progress=False, precision="fp32")
     model = make_model(train_cfg, make_training_env(train_cfg))
     policy = model.policy
     assert isinstance(policy, FreshRecSlatePolicy)

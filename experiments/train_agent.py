@@ -30,11 +30,12 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
-from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule, set_random_seed
+from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule, get_device, set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 from torch.utils.tensorboard import SummaryWriter
 
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecPPO, FreshRecSlatePolicy, FreshRecTransformerPolicy
+from freshrec.agents.ppo.policy import PRECISIONS, resolve_precision
 from freshrec.envs.registration import ENV_IDS
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
@@ -139,6 +140,11 @@ class TrainConfig:
     """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
     warm_start_epochs: int = 3
     """Epochs over the warm-start clicks."""
+    precision: str = "auto"
+    """The policy network's matmuls: "fp32", "bf16" (bfloat16 autocast in the features extractor, for rollouts,
+    updates and play alike; ``FreshRecSlatePolicy``) or "auto": bf16 where the device has native bfloat16 (CPUs
+    with AVX512-BF16 or AMX, CUDA GPUs that support it), fp32 elsewhere. The model saves the precision it used.
+    See README, "bfloat16 matmuls: the default where the hardware has them"."""
     threads: int = 1
     """torch CPU threads (1 measured faster than 2 on a busy 2-core machine; see README)."""
     device: str = "auto"
@@ -195,6 +201,8 @@ class TrainConfig:
             raise ValueError(f"choice_coef = {self.choice_coef}: must be >= 0 (0 = off)")
         if not self.relevance_coef >= 0:
             raise ValueError(f"relevance_coef = {self.relevance_coef}: must be >= 0 (0 = off)")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise ValueError(f"precision = {self.precision!r}: must be 'auto' or one of {list(PRECISIONS)}")
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -236,6 +244,7 @@ class TrainConfig:
         kwargs: dict[str, Any] = {k: Path(v) if k == "runs_dir" else v for k, v in data.items() if k in known}
         kwargs.setdefault("lr_schedule", "constant")  # runs saved before the field existed trained at a constant rate
         kwargs.setdefault("choice_coef", 0.0)  # and those saved before this one, without the choice loss
+        kwargs.setdefault("precision", "fp32")  # and those saved before precision existed, in float32
         return cls(**kwargs)
 
 
@@ -262,10 +271,11 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecP
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)
     fx.update(extractor)
     lr = LR_SCHEDULES[cfg.lr_schedule](cfg.learning_rate)
+    precision = resolve_precision(cfg.precision, get_device(cfg.device))
     return FreshRecPPO(
         POLICIES[cfg.policy], env, choice_coef=cfg.choice_coef, relevance_coef=cfg.relevance_coef, learning_rate=lr,
         n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
-        clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx},
+        clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, policy_kwargs={"features_extractor_kwargs": fx, "precision": precision},
         seed=cfg.seed, device=cfg.device, verbose=0,
     )  # fmt: skip
 
@@ -370,6 +380,7 @@ def _log_hparams(model: PPO, cfg: TrainConfig) -> None:
     from stable_baselines3.common.logger import HParam
 
     hp = {k: (v if isinstance(v, int | float | str | bool) else str(v)) for k, v in cfg.to_json().items()}
+    hp["precision_used"] = getattr(model.policy, "precision", "fp32")  # what "auto" chose on this machine
     metrics = {"eval/ctr": 0.0, "eval/return": 0.0}
     model.logger.record("hparams", HParam(hp, metrics), exclude=("stdout", "log", "json", "csv"))
     model.logger.dump(0)

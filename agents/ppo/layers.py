@@ -38,14 +38,16 @@ def attend(mha: nn.MultiheadAttention, x: torch.Tensor, memory: torch.Tensor, pa
     dh = d // heads
     bias = torch.zeros(bsz, 1, span, dtype=x.dtype, device=x.device).masked_fill_(pad.unsqueeze(1), -math.inf)
     if heads == 1:  # the default: batched matmuls straight on the strided views, no copies
-        weights = torch.softmax(torch.baddbmm(bias, q, k.transpose(1, 2), alpha=dh**-0.5), dim=-1)  # (B, L, S)
+        weights = torch.softmax(
+            torch.baddbmm(bias, q, k.transpose(1, 2), alpha=dh**-0.5), dim=-1, dtype=torch.float32
+        )  # (B, L, S)
         return mha.out_proj(torch.bmm(weights, v))
     # (B, heads, L, dh)
     q = q.reshape(bsz, length, heads, dh).transpose(1, 2)
     k = k.reshape(bsz, span, heads, dh).transpose(1, 2)
     v = v.reshape(bsz, span, heads, dh).transpose(1, 2)
     scores = torch.matmul(q, k.transpose(-2, -1)) * (dh**-0.5) + bias.unsqueeze(1)  # (B, heads, L, S)
-    out = torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(bsz, length, d)
+    out = torch.matmul(torch.softmax(scores, dim=-1, dtype=torch.float32), v).transpose(1, 2).reshape(bsz, length, d)
     return mha.out_proj(out)
 
 

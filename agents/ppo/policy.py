@@ -9,6 +9,13 @@ MLP of the summary row and the candidates' mean). Slates follow ``PlackettLuceDi
 (``distribution.py``): exact log-probabilities, no repeats, masked candidates last. The MLP
 ablation (``FreshRecMLPPolicy``) is the same policy over ``MLPExtractor``.
 
+``precision="bf16"`` (a policy keyword, ``policy_kwargs={"precision": "bf16"}``; default ``"fp32"``)
+runs the features extractor under bfloat16 autocast: its matmuls in bfloat16, its softmaxes, the heads
+and the slate distribution in float32. Rollouts, updates and play all go through ``_heads``, so a
+row's log-probability is the same in a rollout batch and in an update minibatch (tested), as PPO's
+ratio needs. Faster only where the hardware multiplies bfloat16 (``native_bf16``); the training
+script's ``--precision auto`` picks it there (README, "bfloat16 matmuls").
+
 SB3's MLP trunk (``net_arch``) is not used: the heads read the extractor directly, so
 ``forward``, ``evaluate_actions``, ``get_distribution``, ``predict_values`` and ``_predict`` are
 overridden to share one pass through the extractor.
@@ -27,6 +34,30 @@ from torch import nn
 from freshrec.agents.ppo.distribution import PlackettLuceDistribution
 from freshrec.agents.ppo.networks import MLPExtractor, TransformerExtractor
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def native_bf16(device: str | torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 in hardware: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than fp32 (``bench_ppo --updates-only`` with
+    oneDNN held to AVX-512 without BF16: an update took 1.23x fp32's time; held to AVX2: 7.4x)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == "cpu":  # torch.cpu's private CPU-flag helpers (torch >= 2.3); absent: say no
+        flags = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in flags)
+    return False
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> str:
+    """``"auto"``: ``"bf16"`` where ``device`` has native bfloat16 (``native_bf16``), else ``"fp32"``; others as given."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision = {precision!r}: must be 'auto' or one of {list(PRECISIONS)}")
+    return precision
+
 
 class FreshRecSlatePolicy(ActorCriticPolicy):
     """Actor-critic over a token features extractor; actions are slates (K,) of candidate positions."""
@@ -36,8 +67,12 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         observation_space: spaces.Space[Any],
         action_space: spaces.Space[Any],
         lr_schedule: Schedule,
+        precision: str = "fp32",
         **kwargs: Any,
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision = {precision!r}: must be one of {list(PRECISIONS)}")
+        self.precision = precision
         if not isinstance(action_space, spaces.MultiDiscrete) or len(set(action_space.nvec.tolist())) != 1:
             raise ValueError(f"action_space = {action_space}: expected MultiDiscrete([M] * K) (a freshrec slate)")
         if not isinstance(observation_space, spaces.Dict):
@@ -46,6 +81,9 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         kwargs["net_arch"] = []  # no SB3 trunk: the heads read the extractor (see module doc)
         kwargs.setdefault("ortho_init", False)  # PyTorch's own inits for the Transformer layers
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "precision": self.precision}  # saved with the policy
 
     def _build(self, lr_schedule: Schedule) -> None:
         """The distribution, the score and value heads, and the optimizer."""
@@ -66,8 +104,12 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
     def _heads(self, obs: PyTorchObs) -> tuple[PlackettLuceDistribution, torch.Tensor]:
         """The slate distribution and the values (B, 1) for a batch of observations."""
         assert isinstance(obs, dict)
-        tokens = self.extract_features(obs)  # (B, 1 + M, d)
+        # bf16: the extractor's matmuls in bfloat16 (autocast), everything after in float32. The same
+        # pass serves rollouts, updates and play, so PPO's ratio compares like with like.
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            tokens = self.extract_features(obs)  # (B, 1 + M, d)
         assert isinstance(tokens, torch.Tensor)
+        tokens = tokens.float()
         mask = obs["candidate_mask"]  # (B, M)
         # The heads read all 1 + M rows and slice small results: slicing the (B, 1 + M, d) tokens
         # instead costs a zero-filled (B, 1 + M, d) gradient per slice in the backward pass.

@@ -15,6 +15,8 @@ import freshrec.envs  # noqa: F401 (registers the ids)
 from freshrec.agents.base import Agent
 from freshrec.agents.log import Transitions
 from freshrec.agents.simple import RandomAgent
+from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.envs.vector import FreshRecVectorEnv
 
 CtrAfterRandomBurnIn = Callable[..., float]
 ClickedInSlot1 = Callable[[Transitions, Callable[[np.ndarray], np.ndarray]], Transitions]
@@ -111,3 +113,11 @@ def model_options(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], d
         paths[name] = folder / f"{name}.zip"
     assert set(paths) == NEEDS_MODEL
     return lambda name: {"model": paths[name]} if name in paths else {}
+
+
+@pytest.fixture(scope="module")
+def venv() -> FreshRecSB3VecEnv:
+    """Four drifting sessions behind the SB3 adapter (hashed text features), seeded: the PPO policy tests' env."""
+    env = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=4, encoder="hashing:64"))
+    env.seed(0)
+    return env

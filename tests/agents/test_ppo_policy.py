@@ -16,16 +16,8 @@ from freshrec.agents.log import AgentSpec
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
 from freshrec.agents.ppo.agent import PolicyAgent, load_policy, make_ppo
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
-from freshrec.envs.vector import FreshRecVectorEnv
 
 POLICIES = [FreshRecTransformerPolicy, FreshRecMLPPolicy]
-
-
-@pytest.fixture(scope="module")
-def venv() -> FreshRecSB3VecEnv:
-    env = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=4, encoder="hashing:64"))
-    env.seed(0)
-    return env
 
 
 @pytest.mark.parametrize("policy", POLICIES)

@@ -20,6 +20,24 @@ def test_bench_ppo_writes_rates(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["rounds"]["mlp"]
 
 
+def test_bench_ppo_times_updates_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "updates.json"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")  # no limit, but recorded with the results
+    argv = ["--variants", "mlp", "--rounds", "2", "--encoder", "hashing:64", "--updates-only", "--json", str(out)]
+    result = bench_ppo.main(argv)
+    assert len(result["seconds"]["mlp"]) == 2 and result["median_seconds_per_update"]["mlp"] > 0
+    assert json.loads(out.read_text())["meta"]["isa_limits"] == {"ONEDNN_MAX_CPU_ISA": "ALL"}
+
+
+@pytest.mark.parametrize("variant", ["default", "fp32"])
+def test_bench_ppo_precision_variants(variant: str) -> None:
+    from freshrec.agents.ppo.policy import resolve_precision
+
+    model, _, _ = bench_ppo.build(variant, "cpu", "hashing:64")
+    # The default resolves "auto" on this machine; the fp32 variant is float32 everywhere.
+    assert model.policy.precision == resolve_precision("auto" if variant == "default" else "fp32", "cpu")
+
+
 def test_bench_ppo_choice_variant_runs_the_choice_phase(monkeypatch: pytest.MonkeyPatch) -> None:
     from freshrec.experiments.train_callback import TrainingCallback
 

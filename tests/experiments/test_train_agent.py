@@ -19,6 +19,7 @@ import torch
 from stable_baselines3 import PPO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from freshrec.agents.ppo.policy import resolve_precision
 from freshrec.experiments.compare import window_tags
 from freshrec.experiments.train_agent import TrainConfig, main, train
 
@@ -82,10 +83,14 @@ def test_end_to_end_writes_the_expected_files_and_tags(tmp_path: Path) -> None:
     assert 0.0 <= result.validation["ctr"] <= 1.0
 
 
-def test_train_twice_is_identical(tmp_path: Path) -> None:
-    a = train(tiny(tmp_path / "a", eval_every=0))
-    b = train(tiny(tmp_path / "b", eval_every=0))
+@pytest.mark.parametrize("precision", ["auto", "fp32", "bf16"])
+def test_train_twice_is_identical(tmp_path: Path, precision: str) -> None:
+    a = train(tiny(tmp_path / "a", eval_every=0, precision=precision))
+    b = train(tiny(tmp_path / "b", eval_every=0, precision=precision))
     assert_same_params(a.model_path, b.model_path)
+    # The model keeps the precision it trained in ("auto" resolved on this machine), so it plays in it.
+    used = PPO.load(a.model_path, device="cpu").policy.precision
+    assert used == resolve_precision(precision, "cpu") and used in ("fp32", "bf16")
 
 
 def test_kill_and_resume_continues_as_the_uninterrupted_run(tmp_path: Path) -> None:
@@ -128,7 +133,7 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
      ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
      ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule"),
      ("choice_epochs", -1, "choice_epochs"), ("choice_coef", -0.5, "choice_coef"),
-     ("relevance_coef", -1.0, "relevance_coef")],
+     ("relevance_coef", -1.0, "relevance_coef"), ("precision", "fp16", "precision = .fp16.")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -377,3 +382,9 @@ def test_a_config_saved_before_choice_coef_existed_reads_as_ppo_alone(tmp_path: 
     saved = tiny(tmp_path).to_json()
     assert saved.pop("choice_coef") == 4.0  # the default
     assert TrainConfig.from_json(saved).choice_coef == 0.0
+
+
+def test_a_config_saved_before_precision_existed_reads_as_fp32(tmp_path: Path) -> None:
+    saved = tiny(tmp_path).to_json()
+    assert saved.pop("precision") == "auto"  # the default
+    assert TrainConfig.from_json(saved).precision == "fp32"
