@@ -141,10 +141,9 @@ class TrainConfig:
     warm_start_epochs: int = 3
     """Epochs over the warm-start clicks."""
     precision: str = "auto"
-    """The policy network's matmuls: "fp32", "bf16" (bfloat16 autocast in the features extractor, for rollouts,
-    updates and play alike; ``FreshRecSlatePolicy``) or "auto": bf16 where the device has native bfloat16 (CPUs
-    with AVX512-BF16 or AMX, CUDA GPUs that support it), fp32 elsewhere. The model saves the precision it used.
-    See README, "bfloat16 matmuls: the default where the hardware has them"."""
+    """The policy's matmuls: "fp32", "bf16" (bfloat16 autocast in the features extractor; ``FreshRecSlatePolicy``)
+    or "auto": bf16 where the device has native bfloat16 (CPUs with AVX512-BF16 or AMX, CUDA GPUs that support it),
+    fp32 elsewhere. The model saves the precision it used. README: "bfloat16 matmuls"."""
     threads: int = 1
     """torch CPU threads (1 measured faster than 2 on a busy 2-core machine; see README)."""
     device: str = "auto"
@@ -180,8 +179,11 @@ class TrainConfig:
         check_eval_seed(self.seed)
         if self.seed not in TRAIN_SEEDS:
             raise ValueError(f"seed = {self.seed}: must be in TRAIN_SEEDS [0, 10000)")
-        if self.policy not in POLICIES:
-            raise ValueError(f"policy = {self.policy!r}: must be one of {sorted(POLICIES)}")
+        choices = {"policy": sorted(POLICIES), "device": ["auto", "cpu", "cuda"], "lr_schedule": list(LR_SCHEDULES),
+                   "precision": ["auto", *PRECISIONS]}  # fmt: skip
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} = {getattr(self, name)!r}: must be one of {allowed}")
         for name in ("total_steps", "num_envs", "n_steps", "batch_size", "n_epochs", "d_model", "layers", "heads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
@@ -201,16 +203,10 @@ class TrainConfig:
             raise ValueError(f"choice_coef = {self.choice_coef}: must be >= 0 (0 = off)")
         if not self.relevance_coef >= 0:
             raise ValueError(f"relevance_coef = {self.relevance_coef}: must be >= 0 (0 = off)")
-        if self.precision not in ("auto", *PRECISIONS):
-            raise ValueError(f"precision = {self.precision!r}: must be 'auto' or one of {list(PRECISIONS)}")
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device = {self.device!r}: must be 'auto', 'cpu' or 'cuda'")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate = {self.learning_rate}: must be in (0, 1)")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule = {self.lr_schedule!r}: must be one of {list(LR_SCHEDULES)}")
         if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
             raise ValueError(f"gamma = {self.gamma}, gae_lambda = {self.gae_lambda}: each must be in [0, 1]")
 
