@@ -30,9 +30,10 @@ Each round is whole rollouts plus their updates (``model.learn``), after one war
 figure is the median rate. ``--updates-only`` times PPO's update alone (``model.train()`` over the
 warm-up's rollout, seconds per update); run with ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` or
 ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2`` it shows what
-bfloat16 costs on CPUs without native bfloat16 (README, "bfloat16 matmuls"). Each variant runs in its own process: in one process, switching torch's
-thread count between variants slowed every variant here (the default measured 1,311 env steps/s
-interleaved in one process against about 2,000 alone).
+bfloat16 costs on CPUs without native bfloat16 (README, "bfloat16 matmuls"). Each variant runs in
+its own process: in one process, switching torch's thread count between variants slowed every
+variant here (the default measured 1,311 env steps/s interleaved in one process against about
+2,000 alone).
 Results go to stdout and ``--json`` (default experiments/results/bench_ppo.json).
 """
 
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rates: dict[str, list[float]] = {}
     for name in names:
         cmd = [sys.executable, "-m", "freshrec.experiments.bench_ppo", "--worker", name, "--rounds", str(args.rounds),
-               "--device", args.device, "--encoder", args.encoder] + (["--updates-only"] if args.updates_only else [])  # fmt: skip
+               "--device", args.device, "--encoder", args.encoder]  # fmt: skip
+        cmd += ["--updates-only"] if args.updates_only else []
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rates[name] = json.loads(out.strip().splitlines()[-1])
         unit = " s per update" if args.updates_only else " env steps/s"
