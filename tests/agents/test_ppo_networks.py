@@ -128,6 +128,33 @@ def test_match_features_read_only_valid_tokens(batch: tuple[object, dict[str, to
     assert not torch.allclose(after[:, 1:], before[:, 1:])
 
 
+def off_then_on(space: object, obs: dict[str, torch.Tensor], kind: str, new: str, **flag: bool) -> torch.nn.Module:
+    """The ``kind`` extractor built with ``flag``, after checking it against one built without it from the same
+    seed: the flag adds only parameters named ``new*``, the rest start equal, and so do the outputs (the new map
+    starts at zero and draws nothing from torch's generator)."""
+    cls = TransformerExtractor if kind == "transformer" else MLPExtractor
+    torch.manual_seed(0)
+    off = cls(space, d_model=16)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    on = cls(space, d_model=16, **flag)  # type: ignore[arg-type]
+    shared = {k: v for k, v in on.state_dict().items() if not k.startswith(new)}
+    assert len(shared) < len(on.state_dict()) and list(shared) == list(off.state_dict())
+    assert all(torch.equal(v, off.state_dict()[k]) for k, v in shared.items())
+    torch.testing.assert_close(on(obs), off(obs))
+    return on
+
+
+def assert_moves_candidate_3(
+    on: torch.nn.Module, before: torch.Tensor, moved: dict[str, torch.Tensor], kind: str
+) -> None:
+    """Candidate 3's row (row 1 + 3) changes when its input moved; for the MLP (no attention between candidates)
+    the other candidates' rows stay."""
+    after = on(moved)
+    assert not torch.allclose(after[:, 4], before[:, 4])
+    if kind == "mlp":
+        torch.testing.assert_close(after[:, 1:4], before[:, 1:4])
+
+
 @pytest.mark.parametrize("kind", ["transformer", "mlp"])
 def test_topic_embeddings_start_at_zero_and_read_each_tokens_topic(
     batch: tuple[object, dict[str, torch.Tensor]], kind: str
@@ -135,17 +162,9 @@ def test_topic_embeddings_start_at_zero_and_read_each_tokens_topic(
     """Off: no table. On: same initial weights and outputs as off (zero table, no extra draws from the
     generator); once trained, a candidate's row follows its own topic, and padded slots' topics are never read."""
     space, obs = batch
-    cls = TransformerExtractor if kind == "transformer" else MLPExtractor
-    torch.manual_seed(0)
-    off = cls(space, d_model=16)  # type: ignore[arg-type]
-    torch.manual_seed(0)
-    on = cls(space, d_model=16, topic_embeddings=True)  # type: ignore[arg-type]
-    assert off.embed.topics is None and on.embed.topics is not None
+    on = off_then_on(space, obs, kind, "embed.topics", topic_embeddings=True)
+    assert on.embed.topics is not None
     assert on.embed.topics.weight.shape == (20 + 1, 16)  # the default world's 20 topics, plus padding
-    shared = {k: v for k, v in on.state_dict().items() if not k.startswith("embed.topics")}
-    assert list(shared) == list(off.state_dict())
-    assert all(torch.equal(v, off.state_dict()[k]) for k, v in shared.items())
-    torch.testing.assert_close(on(obs), off(obs))
 
     with torch.no_grad():  # as if trained: every topic its own embedding
         on.embed.topics.weight.normal_()
@@ -153,10 +172,7 @@ def test_topic_embeddings_start_at_zero_and_read_each_tokens_topic(
     moved = dict(obs)
     moved["candidate_topics"] = obs["candidate_topics"].clone()
     moved["candidate_topics"][:, 3] = (obs["candidate_topics"][:, 3] + 1) % 20  # candidate 3 changes topic
-    after = on(moved)
-    assert not torch.allclose(after[:, 4], before[:, 4])  # row 1 + 3: candidate 3
-    if kind == "mlp":  # no attention between candidates: the others' rows stay
-        torch.testing.assert_close(after[:, 1:4], before[:, 1:4])
+    assert_moves_candidate_3(on, before, moved, kind)
     noisy = dict(obs)  # any topic in a padded history or skipped slot: nothing changes
     for key in ("history", "skipped"):
         pad = obs[f"{key}_mask"] < 0.5
@@ -195,16 +211,8 @@ def test_revealed_relevance_starts_at_zero_and_moves_its_own_candidate(
     """On: the same initial weights and outputs as off (a zero map, no extra draws from the generator); once
     trained, a candidate's row follows its own relevance (for the MLP, only its row)."""
     space, obs = revealed
-    cls = TransformerExtractor if kind == "transformer" else MLPExtractor
-    torch.manual_seed(0)
-    off = cls(space, d_model=16)  # type: ignore[arg-type]
-    torch.manual_seed(0)
-    on = cls(space, d_model=16, reveal_relevance=True)  # type: ignore[arg-type]
-    assert off.embed.relevance is None and on.embed.relevance is not None
-    shared = {k: v for k, v in on.state_dict().items() if k != "embed.relevance"}
-    assert list(shared) == list(off.state_dict())
-    assert all(torch.equal(v, off.state_dict()[k]) for k, v in shared.items())
-    torch.testing.assert_close(on(obs), off(obs))
+    on = off_then_on(space, obs, kind, "embed.relevance", reveal_relevance=True)
+    assert on.embed.relevance is not None
 
     with torch.no_grad():  # as if trained
         on.embed.relevance.normal_()
@@ -212,10 +220,7 @@ def test_revealed_relevance_starts_at_zero_and_moves_its_own_candidate(
     moved = dict(obs)
     moved["candidate_relevance"] = obs["candidate_relevance"].clone()
     moved["candidate_relevance"][:, 3] = 1.0 - obs["candidate_relevance"][:, 3]  # candidate 3's truth changes
-    after = on(moved)
-    assert not torch.allclose(after[:, 4], before[:, 4])  # row 1 + 3: candidate 3
-    if kind == "mlp":  # no attention between candidates: the others' rows stay
-        torch.testing.assert_close(after[:, 1:4], before[:, 1:4])
+    assert_moves_candidate_3(on, before, moved, kind)
     without = dict(obs)
     del without["candidate_relevance"]
     with pytest.raises(ValueError, match="candidate_relevance"):

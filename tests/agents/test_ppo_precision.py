@@ -27,9 +27,8 @@ def test_bf16_computes_the_same_function_to_bfloat16_accuracy(venv: FreshRecSB3V
     bf16.policy.load_state_dict(fp32.policy.state_dict())
     obs, _ = fp32.policy.obs_to_tensor(venv.reset())
     with torch.no_grad():
-        a, b = fp32.policy.extract_features(obs), bf16.policy._heads(obs)[0].logits
-        scores = fp32.policy.score(obs)
-    assert a.dtype == torch.float32 and b is not None and b.dtype == torch.float32  # heads and slates in float32
+        b, scores = bf16.policy.score(obs), fp32.policy.score(obs)
+    assert b.dtype == torch.float32  # the heads and slates in float32
     assert not torch.equal(b, scores)  # the extractor really ran in bfloat16 ...
     valid = obs["candidate_mask"] > 0.5
     # ... and its scores are fp32's to bfloat16's 8-bit mantissa (the head's small initial weights: an absolute bound)
@@ -67,8 +66,22 @@ def test_unknown_precision_is_refused_by_name(venv: FreshRecSB3VecEnv) -> None:
         model(venv, FreshRecTransformerPolicy, "fp16")
 
 
-def test_auto_precision_is_bf16_exactly_where_the_device_has_native_bfloat16() -> None:
-    assert resolve_precision("auto", "cpu") == ("bf16" if native_bf16("cpu") else "fp32")
+@pytest.mark.parametrize(("avx512_bf16", "amx", "expected"), [(True, False, "bf16"), (False, True, "bf16"),
+                                                               (False, False, "fp32"), (None, None, "fp32")])  # fmt: skip
+def test_auto_precision_is_bf16_exactly_where_the_cpu_has_native_bfloat16(
+    monkeypatch: pytest.MonkeyPatch, avx512_bf16: bool | None, amx: bool | None, expected: str
+) -> None:
+    """The CPU flags as torch reports them decide; a torch without the helpers (None) means no."""
+    for name, flag in (("_is_avx512_bf16_supported", avx512_bf16), ("_is_amx_tile_supported", amx)):
+        if flag is None:
+            monkeypatch.delattr(torch.cpu, name, raising=False)
+        else:
+            monkeypatch.setattr(torch.cpu, name, lambda flag=flag: flag, raising=False)
+    assert native_bf16("cpu") is (expected == "bf16")
+    assert resolve_precision("auto", "cpu") == expected
+
+
+def test_given_precisions_pass_and_others_are_refused() -> None:
     assert not native_bf16("meta")  # neither a CPU nor a GPU: no
     for given in ("fp32", "bf16"):
         assert resolve_precision(given, "cpu") == given
