@@ -13,8 +13,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own embedding/data cache, so tests never share state through disk."""
-    monkeypatch.setenv("FRESHREC_CACHE", str(tmp_path_factory.mktemp("cache")))
+    """Each test gets its own embedding/data cache, so tests never share state through disk.
+
+    SB3's ``learn`` without a TensorBoard folder makes an (empty) ``SB3-<time>`` folder under the system
+    temp dir each time; ``SB3_LOGDIR`` sends those into the test's own folder, which pytest removes.
+    """
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("FRESHREC_CACHE", str(cache))
+    monkeypatch.setenv("SB3_LOGDIR", str(cache / "sb3"))
 
 
 CYCLE = 40
