@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,16 +12,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sb3_logdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """SB3's ``learn`` without a TensorBoard folder makes an (empty) ``SB3-<time>`` folder under the system
+    temp dir each time; ``SB3_LOGDIR`` sends them into the run's temp folder, which pytest removes.
+    Session-scoped, so the session fixtures that train a model are covered too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own embedding/data cache, so tests never share state through disk.
-
-    SB3's ``learn`` without a TensorBoard folder makes an (empty) ``SB3-<time>`` folder under the system
-    temp dir each time; ``SB3_LOGDIR`` sends those into the test's own folder, which pytest removes.
-    """
-    cache = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("FRESHREC_CACHE", str(cache))
-    monkeypatch.setenv("SB3_LOGDIR", str(cache / "sb3"))
+    """Each test gets its own embedding/data cache, so tests never share state through disk."""
+    monkeypatch.setenv("FRESHREC_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 CYCLE = 40
