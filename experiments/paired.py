@@ -15,6 +15,9 @@ seed" figure of the README.
 Two reports can only be paired if they ran the same worlds: the same env id and held-out seeds,
 and every agent that both reports hold and that is not being compared (the baselines a harness run
 includes) must agree value for value on every metric asked for; otherwise it stops and says which.
+An agent that plays a trained model is one agent only if both reports name the same model file for
+it (the harness records ``--models`` in its report): two models under one name are left out of the
+check, and listed, rather than read as different worlds.
 Why not in ``ppo_goals``: the goals compare one recipe with fixed baselines; this compares two
 recipes with each other, often from two harness runs.
 """
@@ -31,9 +34,23 @@ import numpy as np
 
 from freshrec.experiments.evaluate import mean_ci, nan_mean
 
+Models = dict[str, str]  # agent name -> the model file the harness gave it (``--models name=path``)
 
-def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]]]:
-    """(env id, held-out seeds, agent -> metric -> {"values": per-seed list, ...}) of a harness report."""
+
+def models_of(meta: dict[str, Any]) -> Models:
+    """The models a report's harness run played (its config's), or those of the parts it merges."""
+    out: Models = {}
+    for entry in meta.get("config", {}).get("models", []):
+        name, _, path = entry.partition("=")
+        out[name] = path
+    for part in meta.get("parts", []):  # a merged report keeps each part's meta (parts may nest)
+        for name, path in models_of(part).items():
+            out.setdefault(name, path)
+    return out
+
+
+def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]], Models]:
+    """(env id, held-out seeds, agent -> metric -> {"values": per-seed list, ...}, models) of a harness report."""
     data = json.loads(path.read_text())
     results = data["results"]
     if env_id is None:
@@ -42,7 +59,7 @@ def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict
         env_id = next(iter(results))
     if env_id not in results:
         raise SystemExit(f"{path}: no results for --env-id {env_id!r} (it has {sorted(results)})")
-    return env_id, list(data["meta"]["seeds"]), results[env_id]
+    return env_id, list(data["meta"]["seeds"]), results[env_id], models_of(data["meta"])
 
 
 def paired(
@@ -62,10 +79,15 @@ def paired(
     }  # fmt: skip
 
 
+def other_models(models_a: Models, models_b: Models) -> set[str]:
+    """Agent names that play a different model file in each report: two agents, not one."""
+    return {name for name in set(models_a) & set(models_b) if models_a[name] != models_b[name]}
+
+
 def check_same_worlds(
     a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], compared: set[str], metrics: list[str]
 ) -> list[str]:
-    """The agents both reports hold (other than those compared); raises if any differs on a metric."""
+    """The agents both reports hold (other than those ``compared``); raises if any differs on a metric."""
     shared = sorted((set(a) & set(b)) - compared)
     for name in shared:
         for metric in metrics:
@@ -85,17 +107,21 @@ def check_same_worlds(
 
 def read_side(
     paths: list[Path], env_id: str | None, compared: set[str], metrics: list[str]
-) -> tuple[str, list[int], dict[str, dict[str, Any]], list[str]]:
-    """Reports of one side read as one: (env id, seeds, merged table, agents checked between them)."""
-    env, seeds, table = load(paths[0], env_id)
+) -> tuple[str, list[int], dict[str, dict[str, Any]], list[str], Models, set[str]]:
+    """Reports of one side read as one: (env id, seeds, merged table, agents checked between them, models,
+    agents left out of the check as different models under one name)."""
+    env, seeds, table, models = load(paths[0], env_id)
     checked: list[str] = []
+    skipped: set[str] = set()
     for path in paths[1:]:
-        _, seeds_p, more = load(path, env)  # load refuses a report without this env id
+        _, seeds_p, more, models_p = load(path, env)  # load refuses a report without this env id
         if seeds_p != seeds:
             raise SystemExit(f"{path} ran seeds {seeds_p}, {paths[0]} ran {seeds}: not the same worlds")
-        checked += check_same_worlds(table, more, compared, metrics)
-        table = {**table, **more}
-    return env, seeds, table, checked
+        differ = other_models(models, models_p)
+        checked += check_same_worlds(table, more, compared | differ, metrics)
+        skipped |= differ
+        table, models = {**table, **more}, {**models, **models_p}
+    return env, seeds, table, checked, models, skipped
 
 
 def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[str]) -> str:
@@ -124,13 +150,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if len(agents) != len(baseline):
         parser.error(f"--agents has {len(agents)} names and --baseline-agents {len(baseline)}: pair them one to one")
     compared = set(agents) | set(baseline)
-    env_a, seeds_a, a, shared = read_side(args.results, args.env_id, compared, metrics)
+    env_a, seeds_a, a, shared, models_a, skipped = read_side(args.results, args.env_id, compared, metrics)
     b = a
     if args.against:
-        env_b, seeds_b, b, checked_b = read_side(args.against, args.env_id or env_a, compared, metrics)
+        env_b, seeds_b, b, checked_b, models_b, skipped_b = read_side(
+            args.against, args.env_id or env_a, compared, metrics
+        )
         if (env_a, seeds_a) != (env_b, seeds_b):
             parser.error(f"the reports ran different worlds: {env_a} seeds {seeds_a} against {env_b} seeds {seeds_b}")
-        shared = sorted(set(shared + checked_b + check_same_worlds(a, b, compared, metrics)))
+        differ = other_models(models_a, models_b)
+        shared = sorted(set(shared + checked_b + check_same_worlds(a, b, compared | differ, metrics)))
+        skipped |= skipped_b | differ
+    skipped -= compared
     for names, table, label in ((agents, a, "--agents"), (baseline, b, "--baseline-agents")):
         for name in names:
             if name not in table:
@@ -142,8 +173,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(format_table(rows, agents, baseline))
     if shared:
         print(f"same worlds: {env_a}, seeds {seeds_a}; {', '.join(shared)} agree value for value")
+    if skipped:
+        print(f"not checked, a different model under one name in the two reports: {', '.join(sorted(skipped))}")
     out = {"env_id": env_a, "seeds": seeds_a, "agents": agents, "baseline_agents": baseline, "checked": shared,
-           "rows": rows}  # fmt: skip
+           "not_checked_other_models": sorted(skipped), "rows": rows}  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return out

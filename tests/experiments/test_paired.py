@@ -84,3 +84,42 @@ def test_reports_in_parts_are_read_as_one(tmp_path: Path) -> None:
     other = report(tmp_path / "a4.json", {"new1": [6.0, 6.0]}, seeds=(10001, 10002, 10003))
     with pytest.raises(SystemExit, match="ran seeds"):
         paired.main([str(a1), str(other), *args])
+
+
+def with_models(path: Path, models: dict[str, str]) -> Path:
+    """``path``'s report, recording the ``--models`` its harness run played, as the harness does."""
+    data = json.loads(path.read_text())
+    data["meta"]["config"] = {"models": [f"{name}={file}" for name, file in models.items()]}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_two_models_under_one_name_are_two_agents_not_other_worlds(tmp_path: Path) -> None:
+    """A trained agent differing between the reports is a different model when the reports say so, and is
+    then left out of the check (and listed); under the same model file it still means other worlds."""
+    a = report(tmp_path / "a.json", {"svd": [4.0, 6.0], "ppo-drift": [3.0, 3.0], "new0": [2.0, 9.0]})
+    b = report(tmp_path / "b.json", {"svd": [4.0, 6.0], "ppo-drift": [5.0, 1.0], "old0": [1.0, 3.0]})
+    args = [str(a), "--agents", "new0", "--against", str(b), "--baseline-agents", "old0", "--metrics", "return"]
+    with pytest.raises(SystemExit, match="ppo-drift differs"):  # nothing recorded: nothing tells them apart
+        paired.main(args)
+    with_models(a, {"ppo-drift": "runs/x/best_model.zip", "new0": "runs/n/best_model.zip"})
+    with_models(b, {"ppo-drift": "runs/x/best_model.zip", "old0": "runs/o/best_model.zip"})
+    with pytest.raises(SystemExit, match="ppo-drift differs"):  # one model, two results: other worlds
+        paired.main(args)
+    with_models(b, {"ppo-drift": "runs/y/best_model.zip", "old0": "runs/o/best_model.zip"})
+    out = paired.main(args)
+    assert out["checked"] == ["svd"] and out["not_checked_other_models"] == ["ppo-drift"]
+    assert out["rows"][0]["ratios"] == pytest.approx([2.5])
+    # svd still guards the worlds
+    report(tmp_path / "b.json", {"svd": [4.0, 7.0], "ppo-drift": [5.0, 1.0], "old0": [1.0, 3.0]})
+    with_models(b, {"ppo-drift": "runs/y/best_model.zip", "old0": "runs/o/best_model.zip"})
+    with pytest.raises(SystemExit, match="svd differs"):
+        paired.main(args)
+
+
+def test_merged_reports_keep_their_parts_models() -> None:
+    """A report merged from parts (which may themselves be merged) names the models of every part."""
+    inner = {"parts": [{"config": {"models": ["t0=runs/t0.zip"]}}, {"config": {"models": ["t1=runs/t1.zip"]}}]}
+    meta = {"parts": [{"config": {"models": ["m0=runs/m0.zip", "t0=runs/first.zip"]}}, inner]}
+    assert paired.models_of(meta) == {"m0": "runs/m0.zip", "t0": "runs/first.zip", "t1": "runs/t1.zip"}
+    assert paired.models_of({"seeds": [1]}) == {}
