@@ -61,7 +61,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     candidate's solo click probability now (``World.candidate_relevance``, 0 where masked), hidden
     truth, what the myopic oracle ranks by. A diagnostic, not a recommender's input: a learner given
     it shows how much of its gap to the oracle is missing information and how much is learning
-    (README, "Information or learning").
+    (docs/ppo-results.md, "Information or learning").
 
     Defaults: M = 32 (enough for a ranker to matter, small enough for a Transformer over every
     candidate), K = 5 (a phone screen), H = 16, Q = 10 (two slates), P = 16 (PCA of the 384-d MiniLM

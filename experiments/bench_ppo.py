@@ -30,7 +30,7 @@ Each round is whole rollouts plus their updates (``model.learn``), after one war
 figure is the median rate. ``--updates-only`` times PPO's update alone (``model.train()`` over the
 warm-up's rollout, seconds per update); run with ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` or
 ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2`` it shows what
-bfloat16 costs on CPUs without native bfloat16 (README, "bfloat16 matmuls"). Each variant runs in
+bfloat16 costs on CPUs without native bfloat16 (docs/ppo-results.md, "bfloat16 matmuls"). Each variant runs in
 its own process: in one process, switching torch's thread count between variants slowed every
 variant here (the default measured 1,311 env steps/s interleaved in one process against about
 2,000 alone).

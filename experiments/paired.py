@@ -10,7 +10,7 @@ split in parts, say), after the same check as between the sides. For each pair a
 ratio A / B is taken world by world (both met the same burned-in world on each held-out seed) and
 averaged over the worlds; the table gives the mean ± 95% CI (Student t) of those per-pair ratios
 over the pairs, how many pairs are above 1, and each pair's means. That is the "paired by training
-seed" figure of the README.
+seed" figure of docs/ppo-results.md.
 
 Two reports can only be paired if they ran the same worlds: the same env id and held-out seeds,
 and every agent that both reports hold and that is not being compared (the baselines a harness run

@@ -5,14 +5,14 @@
         --models ppo-probe=runs/probe/<run>/model.zip
 
 PPO told the hidden relevance (``train_agent --reveal-relevance``) plays about as well as the myopic
-oracle, so the oracle's information is what PPO lacks from public signals (README, "Information or
+oracle, so the oracle's information is what PPO lacks from public signals (docs/ppo-results.md, "Information or
 learning"). This asks the other half: how much of that information a policy can read from the public
 observation. The default PPO policy (same network, same public inputs, nothing revealed) is fitted
 by supervised regression to every candidate's hidden solo click probability
 (``World.candidate_relevance``): binary cross-entropy of its scores with the probability as a soft
 label, over every valid candidate of every step. That is a far denser signal than PPO's clicks (M
 labels a step, without noise), so the fit approaches what this network can read from the
-observation (more data still helped: the README). Its deterministic slates are the top K of the
+observation (more data still helped: docs/ppo-results.md). Its deterministic slates are the top K of the
 predicted relevance: the myopic oracle imitated from public signals. The model is saved as a PPO model
 (``model.zip``; the value head is untrained and unused by deterministic slates), so the harness
 plays it as any PPO run.
@@ -59,7 +59,7 @@ class ProbeConfig:
     """Probe seed (its worlds, the policy's initialisation, the shuffling); in TRAIN_SEEDS [0, 10000)."""
     worlds: int = 8
     """Burned-in training worlds to collect on (one more is kept apart to measure the fit); 8 with 16 epochs fit
-    better than 4 with 8 (README, "Information or learning"), about 9 minutes on one core."""
+    better than 4 with 8 (docs/ppo-results.md, "Information or learning"), about 9 minutes on one core."""
     ticks: int = 400
     """Ticks collected on each world."""
     num_envs: int = 64
@@ -244,7 +244,7 @@ def run(cfg: ProbeConfig) -> Path:
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     set_random_seed(cfg.seed)
-    # float32, as the network was when the README's probe figures were recorded (--precision auto came later)
+    # float32, as when the probe figures (docs/ppo-results.md) were recorded: --precision auto came later
     train_cfg = TrainConfig(env_id=cfg.env_id, seed=cfg.seed, encoder=cfg.encoder, progress=False, precision="fp32")
     model = make_model(train_cfg, make_training_env(train_cfg))
     policy = model.policy

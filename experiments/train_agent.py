@@ -91,7 +91,7 @@ class TrainConfig:
     """Adam learning rate (the start of the schedule)."""
     lr_schedule: str = "linear"
     """"linear": from learning_rate down to 0 at total_steps (CleanRL's anneal_lr), chosen on validation worlds
-    over five training seeds (README, "Choosing the learning-rate schedule"); or "constant". A resumed run
+    over five training seeds (docs/ppo-results.md, "Choosing the learning-rate schedule"); or "constant". A resumed run
     continues the same schedule."""
     gamma: float = 0.99
     """Discount per step."""
@@ -101,7 +101,7 @@ class TrainConfig:
     """PPO clip range."""
     ent_coef: float = 0.03
     """Entropy bonus on the chain-rule slate entropy (see PlackettLuceDistribution); 0.03 chosen on validation
-    worlds over three training seeds (README, "Choosing the entropy bonus")."""
+    worlds over three training seeds (docs/ppo-results.md, "Choosing the entropy bonus")."""
     d_model: int = 32
     """Token width of the policy."""
     layers: int = 1
@@ -112,30 +112,30 @@ class TrainConfig:
     """Candidates also attend to each other (PyTorch's decoder layer; slower, see README)."""
     match_features: bool = False
     """Each candidate token also gets its text's match with the user's clicks and skips (``text_match`` in
-    agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README,
+    agents/ppo/networks.py); off by default: on validation worlds it scored below the default (docs/ppo-results.md,
     "Match features")."""
     topic_embeddings: bool = False
     """Every token also gets a learned embedding of its item's topic (a public category; ``TokenEmbedding`` in
-    agents/ppo/networks.py); off by default: on validation worlds it scored below the default (README, "Topic
-    embeddings")."""
+    agents/ppo/networks.py); off by default: on validation worlds it scored below the default
+    (docs/ppo-results.md, "Topic embeddings")."""
     reveal_relevance: bool = False
     """Diagnostic, not a recommender: the policy is also given each candidate's hidden solo click probability,
     what the myopic oracle ranks by (``FreshRecVectorEnv(reveal_relevance=True)``; when such a model is evaluated,
     the agent reads it from the env as the oracle does). It measures how much of PPO's gap to the oracle is
-    information and how much learning (README, "Information or learning")."""
+    information and how much learning (docs/ppo-results.md, "Information or learning")."""
     relevance_coef: float = 0.0
     """Privileged, off by default: weight of an auxiliary loss fitting the policy's scores to every candidate's
     hidden solo click probability on the training rollouts (``FreshRecPPO``, agents/ppo/algorithm.py). The
     training env reveals it; the policy does not read it, so the trained agent acts on public signals only
-    (README, "Information or learning")."""
+    (docs/ppo-results.md, "Information or learning")."""
     choice_coef: float = 4.0
     """Weight of the auxiliary slate-choice loss added to each PPO minibatch's loss (``FreshRecPPO``,
-    agents/ppo/algorithm.py); 4 chosen over 1 on validation worlds over three training seeds (README, "The choice
-    loss inside PPO's update"); 0 = PPO alone, as every run before December 2026 trained."""
+    agents/ppo/algorithm.py); 4 chosen over 1 on validation worlds over three training seeds
+    (docs/ppo-results.md, "The choice loss inside PPO's update"); 0 = PPO alone, as before December 2026."""
     choice_epochs: int = 0
     """Auxiliary choice phase: after each PPO update, passes of the warm start's slate-choice loss over the
     clicked steps of the rollout just collected, with PPO's optimizer (``experiments/warm_start.py``); 0 = off,
-    the default (README, "The auxiliary choice loss")."""
+    the default (docs/ppo-results.md, "The auxiliary choice loss")."""
     warm_start_ticks: int = 0
     """Supervised warm start: ticks of the logging policy whose clicks pre-train the scorer (0 = from scratch)."""
     warm_start_epochs: int = 3
@@ -143,7 +143,7 @@ class TrainConfig:
     precision: str = "auto"
     """The policy's matmuls: "fp32", "bf16" (bfloat16 autocast in the features extractor; ``FreshRecSlatePolicy``)
     or "auto": bf16 where the device has native bfloat16 (CPUs with AVX512-BF16 or AMX, CUDA GPUs that support it),
-    fp32 elsewhere. The model saves the precision it used. README: "bfloat16 matmuls"."""
+    fp32 elsewhere. The model saves the precision it used. docs/ppo-results.md: "bfloat16 matmuls"."""
     threads: int = 1
     """torch CPU threads (1 measured faster than 2 on a busy 2-core machine; see README)."""
     device: str = "auto"

@@ -165,7 +165,7 @@ def text_match(
     the skipped block says what the user just passed over; the max is the nearest click, which a
     mean of drifting tastes blurs. The attention layers can learn such products themselves; given
     as inputs, a linear map reads them at once. Tried as the default and not kept: on validation
-    worlds PPO scored lower with them (README, "Match features"). Times P because text rows have
+    worlds PPO scored lower with them (docs/ppo-results.md, "Match features"). Times P because text rows have
     norms below 1 over P columns, so the products are ~1/P of the features' scale. No history (or
     no skips) gives zeros.
     """

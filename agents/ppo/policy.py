@@ -14,7 +14,7 @@ runs the features extractor under bfloat16 autocast: its matmuls in bfloat16, it
 and the slate distribution in float32. Rollouts, updates and play all go through ``_heads``, so a
 row's log-probability is the same in a rollout batch and in an update minibatch (tested), as PPO's
 ratio needs. Faster only where the hardware multiplies bfloat16 (``native_bf16``); the training
-script's ``--precision auto`` picks it there (README, "bfloat16 matmuls").
+script's ``--precision auto`` picks it there (docs/ppo-results.md, "bfloat16 matmuls").
 
 SB3's MLP trunk (``net_arch``) is not used: the heads read the extractor directly, so
 ``forward``, ``evaluate_actions``, ``get_distribution``, ``predict_values`` and ``_predict`` are
