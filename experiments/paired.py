@@ -49,8 +49,17 @@ def models_of(meta: dict[str, Any]) -> Models:
     return out
 
 
-def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]], Models]:
-    """(env id, held-out seeds, agent -> metric -> {"values": per-seed list, ...}, models) of a harness report."""
+def differing_models(paths: list[Path]) -> set[str]:
+    """Agent names that play a different model file in two of the reports ``paths``: two agents, not one."""
+    files: dict[str, set[str]] = {}
+    for path in paths:
+        for name, file in models_of(json.loads(path.read_text())["meta"]).items():
+            files.setdefault(name, set()).add(file)
+    return {name for name, seen in files.items() if len(seen) > 1}
+
+
+def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict[str, Any]]]:
+    """(env id, held-out seeds, agent -> metric -> {"values": per-seed list, ...}) of a harness report."""
     data = json.loads(path.read_text())
     results = data["results"]
     if env_id is None:
@@ -59,7 +68,7 @@ def load(path: Path, env_id: str | None) -> tuple[str, list[int], dict[str, dict
         env_id = next(iter(results))
     if env_id not in results:
         raise SystemExit(f"{path}: no results for --env-id {env_id!r} (it has {sorted(results)})")
-    return env_id, list(data["meta"]["seeds"]), results[env_id], models_of(data["meta"])
+    return env_id, list(data["meta"]["seeds"]), results[env_id]
 
 
 def paired(
@@ -79,16 +88,11 @@ def paired(
     }  # fmt: skip
 
 
-def other_models(models_a: Models, models_b: Models) -> set[str]:
-    """Agent names that play a different model file in each report: two agents, not one."""
-    return {name for name in set(models_a) & set(models_b) if models_a[name] != models_b[name]}
-
-
 def check_same_worlds(
-    a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], compared: set[str], metrics: list[str]
+    a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], excluded: set[str], metrics: list[str]
 ) -> list[str]:
-    """The agents both reports hold (other than those ``compared``); raises if any differs on a metric."""
-    shared = sorted((set(a) & set(b)) - compared)
+    """The agents both reports hold (other than those ``excluded``); raises if any differs on a metric."""
+    shared = sorted((set(a) & set(b)) - excluded)
     for name in shared:
         for metric in metrics:
             va, vb = a[name].get(metric, {}).get("values"), b[name].get(metric, {}).get("values")
@@ -106,22 +110,18 @@ def check_same_worlds(
 
 
 def read_side(
-    paths: list[Path], env_id: str | None, compared: set[str], metrics: list[str]
-) -> tuple[str, list[int], dict[str, dict[str, Any]], list[str], Models, set[str]]:
-    """Reports of one side read as one: (env id, seeds, merged table, agents checked between them, models,
-    agents left out of the check as different models under one name)."""
-    env, seeds, table, models = load(paths[0], env_id)
+    paths: list[Path], env_id: str | None, excluded: set[str], metrics: list[str]
+) -> tuple[str, list[int], dict[str, dict[str, Any]], list[str]]:
+    """Reports of one side read as one: (env id, seeds, merged table, agents checked between them)."""
+    env, seeds, table = load(paths[0], env_id)
     checked: list[str] = []
-    skipped: set[str] = set()
     for path in paths[1:]:
-        _, seeds_p, more, models_p = load(path, env)  # load refuses a report without this env id
+        _, seeds_p, more = load(path, env)  # load refuses a report without this env id
         if seeds_p != seeds:
             raise SystemExit(f"{path} ran seeds {seeds_p}, {paths[0]} ran {seeds}: not the same worlds")
-        differ = other_models(models, models_p)
-        checked += check_same_worlds(table, more, compared | differ, metrics)
-        skipped |= differ
-        table, models = {**table, **more}, {**models, **models_p}
-    return env, seeds, table, checked, models, skipped
+        checked += check_same_worlds(table, more, excluded, metrics)
+        table = {**table, **more}
+    return env, seeds, table, checked
 
 
 def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[str]) -> str:
@@ -150,18 +150,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if len(agents) != len(baseline):
         parser.error(f"--agents has {len(agents)} names and --baseline-agents {len(baseline)}: pair them one to one")
     compared = set(agents) | set(baseline)
-    env_a, seeds_a, a, shared, models_a, skipped = read_side(args.results, args.env_id, compared, metrics)
+    skipped = differing_models(args.results + (args.against or [])) - compared
+    excluded = compared | skipped
+    env_a, seeds_a, a, shared = read_side(args.results, args.env_id, excluded, metrics)
     b = a
     if args.against:
-        env_b, seeds_b, b, checked_b, models_b, skipped_b = read_side(
-            args.against, args.env_id or env_a, compared, metrics
-        )
+        env_b, seeds_b, b, checked_b = read_side(args.against, args.env_id or env_a, excluded, metrics)
         if (env_a, seeds_a) != (env_b, seeds_b):
             parser.error(f"the reports ran different worlds: {env_a} seeds {seeds_a} against {env_b} seeds {seeds_b}")
-        differ = other_models(models_a, models_b)
-        shared = sorted(set(shared + checked_b + check_same_worlds(a, b, compared | differ, metrics)))
-        skipped |= skipped_b | differ
-    skipped -= compared
+        shared = sorted(set(shared + checked_b + check_same_worlds(a, b, excluded, metrics)))
     for names, table, label in ((agents, a, "--agents"), (baseline, b, "--baseline-agents")):
         for name in names:
             if name not in table:
