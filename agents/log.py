@@ -75,6 +75,99 @@ class Transitions:
         hit = self.clicked_item_id >= 0
         return self.user_id[hit], self.clicked_item_id[hit], self.time[hit]
 
+    # Pickled compactly (the harness's burn-in cache writes a 300-tick log per world): in the envs' layout a
+    # candidate's text columns depend on the item alone and its last three (age, clicks, impressions) on the
+    # (item, tick), so the (R, M, F) features are stored as two small tables, 187 MB -> about 8 MB at the
+    # harness's size, and int64 ids that fit as int32. Loading gives back the very same arrays: the tables
+    # are checked bit for bit against the array before they replace it, and a log they do not fit
+    # (another layout, hand-built data) is stored as it is.
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        packed = _pack_features(self.candidate_ids, self.time, self.candidate_features)
+        if packed is not None:
+            state["candidate_features"] = packed
+        for name, a in state.items():
+            if isinstance(a, np.ndarray) and a.dtype == np.int64 and a.size and _fits_int32(a):
+                state[name] = _Narrowed(a.astype(np.int32))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Also reads a plain ``__dict__`` (pickles written before the compact form).
+        state = {k: v.array.astype(np.int64) if isinstance(v, _Narrowed) else v for k, v in state.items()}
+        if isinstance(state["candidate_features"], _PackedFeatures):
+            state["candidate_features"] = state["candidate_features"].unpack(state["candidate_ids"], state["time"])
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def _fits_int32(a: np.ndarray) -> bool:
+    return bool(_INT32.min <= a.min() and a.max() <= _INT32.max)
+
+
+_DYNAMIC = 3  # trailing feature columns that change with time (log1p age, clicks, impressions)
+
+
+@dataclass(frozen=True)
+class _Narrowed:
+    """An int64 array stored as int32 in a pickle (every value fits)."""
+
+    array: np.ndarray
+
+
+@dataclass(frozen=True)
+class _PackedFeatures:
+    """(R, M, F) candidate features as per-item text rows plus per-(item, tick) dynamic rows."""
+
+    items: np.ndarray  # (I,) sorted item ids seen unmasked
+    text: np.ndarray  # (I, F - 3) their text columns
+    keys: np.ndarray  # (J,) sorted item * span + (tick - t0) of every (item, tick) offered
+    dynamic: np.ndarray  # (J, 3) the last three columns there
+    masked: np.ndarray  # (S, F) rows of masked slots (id -1) kept verbatim: whatever the env left there
+    t0: int
+    span: int
+
+    def unpack(self, candidate_ids: np.ndarray, time: np.ndarray) -> np.ndarray:
+        r, m = candidate_ids.shape
+        item = candidate_ids.reshape(-1)
+        live = item >= 0
+        tick = np.repeat(time, m)[live]
+        p = self.text.shape[1]
+        key = item[live] * self.span + tick - self.t0
+        out = np.empty((r * m, p + _DYNAMIC), self.text.dtype)
+        out[~live] = self.masked
+        out[live, :p] = self.text[np.searchsorted(self.items, item[live])]
+        out[live, p:] = self.dynamic[np.searchsorted(self.keys, key)]
+        return out.reshape(r, m, -1)
+
+
+def _pack_features(candidate_ids: np.ndarray, time: np.ndarray, features: np.ndarray) -> _PackedFeatures | None:
+    """The compact form of ``features``, or None where it would not give them back bit for bit."""
+    r, m = candidate_ids.shape
+    if r == 0 or features.dtype.kind != "f" or features.ndim != 3 or features.shape[:2] != (r, m):
+        return None
+    if features.shape[2] <= _DYNAMIC:
+        return None
+    p = features.shape[2] - _DYNAMIC
+    flat = features.reshape(r * m, -1)
+    item = candidate_ids.reshape(-1)
+    live = item >= 0
+    t0, span = int(time.min()), int(time.max() - time.min()) + 1
+    if live.any() and int(item.max()) >= np.iinfo(np.int64).max // span:
+        return None  # the (item, tick) key would overflow
+    items, at_item = np.unique(item[live], return_inverse=True)
+    keys, at_key = np.unique(item[live] * span + np.repeat(time, m)[live] - t0, return_inverse=True)
+    text = np.zeros((items.size, p), features.dtype)
+    text[at_item.reshape(-1)] = flat[live, :p]
+    dynamic = np.zeros((keys.size, _DYNAMIC), features.dtype)
+    dynamic[at_key.reshape(-1)] = flat[live, p:]
+    packed = _PackedFeatures(items, text, keys, dynamic, flat[~live], t0, span)
+    again = packed.unpack(candidate_ids, time)
+    bits = f"u{features.dtype.itemsize}"  # bit patterns: -0.0 and NaN must come back as they were
+    return packed if np.array_equal(np.ascontiguousarray(features).view(bits), again.view(bits)) else None
+
 
 @dataclass(frozen=True)
 class AgentSpec:

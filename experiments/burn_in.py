@@ -104,8 +104,8 @@ def burn_in(
     result = BurnIn(pickle.dumps((env, obs)), Transitions.concat(log))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside, then renamed: a run killed mid-write (the file is ~240 MB at the harness's
-        # size) must not leave a truncated pickle that every later run would fail to load.
+        # Written aside, then renamed: a run killed mid-write (the file is ~43 MB at the harness's size,
+        # the log pickled compactly) must not leave a truncated pickle that every later run would fail to load.
         part = path.with_name(f"{path.name}.{os.getpid()}.part")
         part.write_bytes(pickle.dumps(result))
         os.replace(part, path)
