@@ -24,6 +24,11 @@ One more such world is kept apart to measure the fit: the cross-entropy, against
 the truth's (``apart_explained``: the share of the constant's excess over the truth that the probe
 removes), and how many of the oracle's K picks the probe's top K holds (``topk_agreement``), next
 to what random slates hold.
+
+``--dagger-rounds R`` asks whether the probe plays poorly because it learned only on the oracle's states
+(the compounding error of imitation): DAgger (Ross et al., 2011). Each round collects ``dagger_worlds``
+more training worlds with the probe's own slates (its top K, ``epsilon`` of them random), still labelled
+with the oracle's relevance, adds them to the data and fits ``dagger_epochs`` more passes over all of it.
 """
 
 from __future__ import annotations
@@ -82,6 +87,12 @@ class ProbeConfig:
     """Root folder of runs."""
     experiment: str = "probe"
     """Experiment name, part of the run name."""
+    dagger_rounds: int = 0
+    """DAgger rounds after the first fit (0: the oracle's states only)."""
+    dagger_worlds: int = 4
+    """Worlds each DAgger round collects with the probe's own slates."""
+    dagger_epochs: int = 4
+    """Passes over all the data collected so far after each DAgger round."""
     also: tuple[str, ...] = ()
     """Saved PPO models (``.zip``, comma-separated) whose top-K agreement with the oracle on the world apart is
     reported beside the probe's; a model trained with the relevance revealed is given it."""
@@ -97,6 +108,17 @@ class ProbeConfig:
         for name in ("worlds", "ticks", "num_envs", "burn_in", "epochs", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
+        for name in ("dagger_worlds", "dagger_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
+        if self.dagger_rounds < 0:
+            raise ValueError(f"dagger_rounds = {self.dagger_rounds}: must be >= 0")
+        worlds = {self.world_seed(k) for k in range(self.worlds + 1 + self.dagger_rounds * self.dagger_worlds)}
+        if clash := sorted(worlds & {9_001, 9_002, 9_003}):
+            raise ValueError(
+                f"seed = {self.seed}: its worlds would include {clash}, select_runs' validation worlds; pick a seed "
+                "whose worlds (seed + 8,001 onwards, one per world, the one apart and DAgger's) miss 9001-9003"
+            )
         if not 0.0 <= self.epsilon <= 1.0:
             raise ValueError(f"epsilon = {self.epsilon}: must be in [0, 1]")
         if not 0 < self.learning_rate < 1:
@@ -106,15 +128,18 @@ class ProbeConfig:
                 raise ValueError(f"also: {path!r} is not a file (a saved PPO model, e.g. runs/<run>/best_model.zip)")
 
     def world_seed(self, k: int) -> int:
-        """The k-th world's seed (k = worlds: the one kept apart): training seeds apart from ``train_agent``'s
-        validation (seed + 5,000), warm-start (+ 2,500) and training worlds (+ 7,501 + k, k < 500), and from
-        ``select_runs``' 9001-9003 (for seeds below 900)."""
+        """The k-th world's seed (k = worlds: the one kept apart; after it DAgger's): training seeds apart from
+        ``train_agent``'s validation (seed + 5,000), warm-start (+ 2,500) and training worlds (+ 7,501 + k,
+        k < 500), and from ``select_runs``' 9001-9003 (checked in ``__post_init__``)."""
         return (self.seed + 8_001 + k) % 10_000
 
 
-def collect(cfg: ProbeConfig, world_seed: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def collect(
+    cfg: ProbeConfig, world_seed: int, rng: np.random.Generator, chooser: FreshRecSlatePolicy | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Observations (R, ...) and every candidate's hidden relevance (R, M) of ``cfg.ticks`` ticks on one world,
-    R = ticks * num_envs, the myopic oracle picking the slates (``epsilon`` of them random)."""
+    R = ticks * num_envs, the myopic oracle picking the slates, or ``chooser`` (the top K of its scores);
+    ``epsilon`` of them random."""
     start = burn_in(
         cfg.env_id, world_seed, cfg.num_envs, cfg.burn_in, LOGGING_EPSILON, {"encoder": cfg.encoder},
         cache=None, progress=False,
@@ -129,7 +154,7 @@ def collect(cfg: ProbeConfig, world_seed: int, rng: np.random.Generator) -> tupl
         kept.append(obs)
         labels.append(relevance.astype(np.float32))
         mask = obs["candidate_mask"]
-        slates = top_k(relevance, mask, k)
+        slates = top_k(relevance if chooser is None else scores_of(chooser, obs), mask, k)
         explore = rng.random(cfg.num_envs) < cfg.epsilon
         # Random slates: valid candidates in random order (masked ones sort last).
         noise = rng.random(mask.shape) + (mask == 0)
@@ -149,6 +174,13 @@ def relevance_loss(
     valid = torch.as_tensor(data["candidate_mask"], device=scores.device).bool()
     target = torch.as_tensor(relevance, device=scores.device)
     return F.binary_cross_entropy_with_logits(scores[valid], target[valid]), scores
+
+
+def scores_of(policy: FreshRecSlatePolicy, obs: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, M) the policy's candidate scores, without gradients."""
+    with torch.no_grad():
+        tensors, _ = policy.obs_to_tensor(obs)
+        return policy.score(tensors).float().cpu().numpy()  # type: ignore[arg-type]
 
 
 def overlap(ours: np.ndarray, theirs: np.ndarray) -> float:
@@ -197,14 +229,13 @@ def fit(
     relevance: np.ndarray,
     cfg: ProbeConfig,
     rng: np.random.Generator,
+    opt: torch.optim.Optimizer,
+    epochs: int,
 ) -> list[float]:
-    """``cfg.epochs`` passes of ``relevance_loss`` over shuffled minibatches (Adam, the value head left alone);
-    the mean loss per epoch."""
-    params = [p for n, p in policy.named_parameters() if not n.startswith("value_net")]
-    opt = torch.optim.Adam(params, lr=cfg.learning_rate)
+    """``epochs`` passes of ``relevance_loss`` over shuffled minibatches with ``opt``; the mean loss per epoch."""
     policy.set_training_mode(True)
     n, losses = relevance.shape[0], []
-    for _ in tqdm(range(cfg.epochs), desc="probe: fitting", disable=not cfg.progress, leave=False):
+    for _ in tqdm(range(epochs), desc="probe: fitting", disable=not cfg.progress, leave=False):
         order, total = rng.permutation(n), 0.0
         for s in range(0, n, cfg.batch_size):
             idx = order[s : s + cfg.batch_size]
@@ -264,7 +295,26 @@ def run(cfg: ProbeConfig) -> Path:
     with torch.no_grad():
         head.bias.fill_(float(np.log(base / (1 - base))))
     before = evaluate(policy, apart, apart_relevance, k, cfg.batch_size)
-    losses = fit(policy, data, relevance, cfg, rng)
+    # Adam over everything but the value head (unused by deterministic slates), kept across DAgger's rounds.
+    opt = torch.optim.Adam(
+        [p for n, p in policy.named_parameters() if not n.startswith("value_net")], cfg.learning_rate
+    )
+    losses = fit(policy, data, relevance, cfg, rng, opt, cfg.epochs)
+    dagger: list[dict[str, Any]] = []
+    for r in range(cfg.dagger_rounds):
+        seeds = [cfg.world_seed(cfg.worlds + 1 + r * cfg.dagger_worlds + i) for i in range(cfg.dagger_worlds)]
+        parts = [collect(cfg, s, rng, chooser=policy) for s in seeds]
+        own = {key: np.concatenate([p[0][key] for p in parts]) for key in parts[0][0]}
+        own_relevance = np.concatenate([p[1] for p in parts])
+        # Measured before the refit: how far the probe's own states lead it from the oracle's picks.
+        on_own = evaluate(policy, own, own_relevance, k, cfg.batch_size)
+        data = {key: np.concatenate([data[key], own[key]]) for key in data}
+        relevance = np.concatenate([relevance, own_relevance])
+        del parts, own, own_relevance
+        round_losses = fit(policy, data, relevance, cfg, rng, opt, cfg.dagger_epochs)
+        after_round = evaluate(policy, apart, apart_relevance, k, cfg.batch_size)
+        dagger.append({"worlds": seeds, "own_states_before_refit": on_own, "train_loss": round_losses,
+                       "apart_after": after_round, "steps": int(relevance.shape[0])})  # fmt: skip
     after = evaluate(policy, apart, apart_relevance, k, cfg.batch_size)
     shuffled = rng.random(apart_relevance.shape)  # random slates' agreement, the floor
     bounds = cross_entropy_bounds(relevance, data["candidate_mask"], apart_relevance, apart["candidate_mask"])
@@ -276,6 +326,7 @@ def run(cfg: ProbeConfig) -> Path:
         "worlds": [cfg.world_seed(i) for i in range(cfg.worlds)],
         "world_apart": cfg.world_seed(cfg.worlds),
         "train_loss": losses,
+        "dagger": dagger,
         "apart_before": before,
         "apart_after": after,
         "apart_random_topk_agreement": agreement(shuffled, apart_relevance, apart["candidate_mask"], k),

@@ -66,6 +66,19 @@ def test_the_probe_learns_the_relevance_and_plays_as_a_ppo_model(tmp_path: Path)
     assert slates.shape == (4, 5) and all(len(set(s.tolist())) == 5 for s in slates)
 
 
+def test_dagger_rounds_collect_on_the_probes_own_states_and_refit(tmp_path: Path) -> None:
+    """Each round adds worlds after the one kept apart, played by the probe itself and labelled by the oracle."""
+    tiny = ["--encoder", "hashing:64", "--worlds", "2", "--ticks", "10", "--num-envs", "8", "--burn-in", "3",
+            "--epochs", "2", "--dagger-rounds", "2", "--dagger-worlds", "1", "--dagger-epochs", "1",
+            "--runs-dir", str(tmp_path), "--no-progress"]  # fmt: skip
+    report = json.loads((relevance_probe.main(tiny) / "probe.json").read_text())
+    rounds = report["dagger"]
+    assert [r["worlds"] for r in rounds] == [[8004], [8005]] and report["world_apart"] == 8003
+    assert [r["steps"] for r in rounds] == [3 * 80, 4 * 80] and report["steps"] == 4 * 80
+    assert all(len(r["train_loss"]) == 1 and 0.0 <= r["own_states_before_refit"]["topk_agreement"] <= 1 for r in rounds)
+    assert rounds[-1]["apart_after"] == report["apart_after"]  # the saved probe is the last round's
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -76,8 +89,19 @@ def test_the_probe_learns_the_relevance_and_plays_as_a_ppo_model(tmp_path: Path)
         ("learning_rate", 0.0),
         ("env_id", "nope"),
         ("also", ("no/such/model.zip",)),
+        ("dagger_rounds", -1),
+        ("dagger_worlds", 0),
+        ("dagger_epochs", 0),
     ],
 )
 def test_bad_config_is_rejected_by_name(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field if field != "seed" else "held-out"):
         ProbeConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_worlds_that_would_reach_the_validation_worlds_are_refused() -> None:
+    ProbeConfig(seed=991)  # worlds 8992-9000 and the one apart: clear of 9001
+    with pytest.raises(ValueError, match="9001"):
+        ProbeConfig(seed=992)
+    with pytest.raises(ValueError, match="9001"):
+        ProbeConfig(seed=900, dagger_rounds=25)  # DAgger's worlds run on into them
