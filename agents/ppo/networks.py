@@ -211,7 +211,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         observation_space: spaces.Dict,
         d_model: int = 32,
         layers: int = 1,
-        heads: int = 2,
+        heads: int = 1,
         ffn_mult: int = 2,
         candidate_self_attention: bool = False,
         reference_layers: bool = False,
