@@ -352,7 +352,9 @@ def main(argv: list[str] | None = None) -> Path:
     report = json.loads((run_dir / "probe.json").read_text())
     a, b = report["apart_after"], report["apart_before"]
     print(
-        f"{report['steps']:,} steps on worlds {report['worlds']}; on world {report['world_apart']}: cross-entropy "
+        f"{report['steps']:,} steps on worlds {report['worlds']}"
+        + "".join(f" + {r['worlds']} (DAgger round {i + 1})" for i, r in enumerate(report["dagger"]))
+        + f"; on world {report['world_apart']}: cross-entropy "
         f"{b['cross_entropy']:.4f} -> {a['cross_entropy']:.4f} (a constant: "
         f"{report['apart_cross_entropy_bounds']['constant']:.4f}, the truth: "
         f"{report['apart_cross_entropy_bounds']['floor']:.4f}; explained {report['apart_explained']:.2f}), "
