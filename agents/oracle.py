@@ -7,6 +7,13 @@ it meets, not for long-term return: it never explores, ignores boredom and patie
 plan. Its slates also change the states it meets (bored users, relevance used up), so another
 agent's precision over its own trajectory can exceed the oracle's over the oracle's (LinUCB does
 over 100 ticks on seed 3 of the default env); on the same states it is never beaten.
+
+``oracle-boredom-<w>`` (registry) is a diagnostic, not a baseline: the same oracle ranking by the
+click probability the candidates would have if boredom cost ``w`` utility per unit instead of the
+world's ``users.boredom_weight`` (0.3 by default). Above the world's weight it turns away from a
+topic sooner than the next click asks, below it later: the simplest test of whether planning around
+boredom earns more than the myopic choice (see docs/ppo-results.md, "Does planning around boredom
+pay?"). At the world's weight it is the myopic oracle, slate for slate.
 """
 
 from __future__ import annotations
@@ -31,19 +38,24 @@ class MyopicOracleAgent(Agent):
     is deterministic; ties go to the lower candidate position.
     """
 
-    def __init__(self, env: Any, slate_size: int) -> None:
+    def __init__(self, env: Any, slate_size: int, boredom_weight: float | None = None) -> None:
         base = env.unwrapped if hasattr(env, "unwrapped") else env
         if not hasattr(base, "world") or not hasattr(base, "state"):
             raise TypeError(f"MyopicOracleAgent needs a FreshRecEnv or FreshRecVectorEnv, got {type(env).__name__}")
+        if boredom_weight is not None and not 0.0 <= boredom_weight <= 100.0:
+            raise ValueError(f"boredom_weight = {boredom_weight}: must be in [0, 100] (None: the world's own)")
         self.env = base
         self.slate_size = slate_size
+        self.boredom_weight = boredom_weight
+        """None: rank by the true relevance; a number: by relevance as if boredom weighed that (a diagnostic)."""
 
     def relevance(self) -> np.ndarray:
-        """(N, M) true solo click probability of every candidate in the env's current state (0 where masked)."""
+        """(N, M) solo click probability of every candidate in the env's current state (0 where masked): the truth,
+        or, with ``boredom_weight``, what it would be were boredom weighed so."""
         state = self.env.state
         if state is None:
             raise RuntimeError("MyopicOracleAgent: the env has no state yet; call reset() first")
-        rel: np.ndarray = self.env.world.candidate_relevance(state)
+        rel: np.ndarray = self.env.world.candidate_relevance(state, self.boredom_weight)
         return rel
 
     def rows_of(self, observation: dict[str, np.ndarray]) -> np.ndarray:
@@ -91,3 +103,8 @@ class MyopicOracleAgent(Agent):
 def make_myopic_oracle(spec: AgentSpec, seed: int, env: Any) -> MyopicOracleAgent:
     """Registry factory: reads ``env.unwrapped.world`` and ``env.unwrapped.state`` (hidden truth)."""
     return MyopicOracleAgent(env, spec.slate_size)
+
+
+def make_reweighted_oracle(spec: AgentSpec, seed: int, env: Any, boredom_weight: float) -> MyopicOracleAgent:
+    """Registry factory of ``oracle-boredom-<w>``: the oracle ranking as if boredom weighed ``boredom_weight``."""
+    return MyopicOracleAgent(env, spec.slate_size, boredom_weight)

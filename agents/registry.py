@@ -32,6 +32,23 @@ AGENTS: dict[str, tuple[str, str]] = {
 NEEDS_MODEL = frozenset({"ppo", "ppo-mlp"})
 """Agents that load a trained model instead of fitting on the log (any "ppo-<label>" does too)."""
 BASELINES: tuple[str, ...] = tuple(a for a in AGENTS if a not in NEEDS_MODEL)
+REWEIGHTED_ORACLE = "oracle-boredom-"
+"""Diagnostic agents named ``oracle-boredom-<w>``: the myopic oracle ranking as if boredom cost ``w`` utility
+per unit (``agents/oracle.py``). Not baselines: no default run includes them."""
+
+
+def reweighted_oracle_weight(name: str) -> float | None:
+    """The boredom weight in ``oracle-boredom-<w>``; None for any other name; ValueError for a bad ``<w>``."""
+    if not name.startswith(REWEIGHTED_ORACLE):
+        return None
+    text = name[len(REWEIGHTED_ORACLE) :]
+    try:
+        weight = float(text)
+    except ValueError:
+        raise ValueError(f"agent {name!r}: {text!r} is not a number (oracle-boredom-<w>, w in [0, 100])") from None
+    if not 0.0 <= weight <= 100.0:
+        raise ValueError(f"agent {name!r}: boredom weight {weight} must be in [0, 100]")
+    return weight
 
 
 def needs_model(name: str) -> bool:
@@ -40,15 +57,20 @@ def needs_model(name: str) -> bool:
 
 
 def known(name: str) -> bool:
-    """Whether ``make_agent`` can build ``name``."""
-    return name in AGENTS or needs_model(name)
+    """Whether ``make_agent`` can build ``name`` (an ``oracle-boredom-<w>`` with a bad ``<w>`` raises ValueError)."""
+    return name in AGENTS or needs_model(name) or reweighted_oracle_weight(name) is not None
 
 
 def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) -> Agent:
     """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``; ``options`` go to its factory
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if not known(name):
-        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)} or ppo-<label>")
+        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)}, ppo-<label> or oracle-boredom-<w>")
+    weight = reweighted_oracle_weight(name)
+    if weight is not None:
+        from freshrec.agents.oracle import make_reweighted_oracle
+
+        return make_reweighted_oracle(spec, seed, env, weight, **options)
     module, factory = AGENTS["ppo" if needs_model(name) else name]
     agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **options)
     return agent

@@ -83,7 +83,8 @@ class CompareConfig:
     experiment: str = "compare"
     """Name: runs land in ``runs_dir/experiment``."""
     agents: tuple[str, ...] = BASELINES
-    """Agents by registry name (``freshrec.agents.registry.AGENTS``); default: every baseline."""
+    """Agents by registry name (``freshrec.agents.registry.AGENTS``, ``ppo-<label>``, or the diagnostic
+    ``oracle-boredom-<w>``); default: every baseline."""
     models: tuple[str, ...] = ()
     """Trained models for the agents that need one, as name=path (e.g. ppo=runs/<run>/final_model.zip)."""
     env_ids: tuple[str, ...] = ("freshrec/DriftingUsers-v0", "freshrec/Stationary-v0")
@@ -115,7 +116,9 @@ class CompareConfig:
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if not known(a)]
         if unknown or not self.agents:
-            raise ValueError(f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)} or ppo-<label>")
+            raise ValueError(
+                f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}, ppo-<label> or oracle-boredom-<w>"
+            )
         models = self.model_paths()
         missing = [a for a in self.agents if needs_model(a) and a not in models]
         if missing:

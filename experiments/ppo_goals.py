@@ -48,7 +48,14 @@ def verdict(values: list[float], target: float, higher: bool) -> dict[str, Any]:
 
 
 def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -> list[dict[str, Any]]:
-    """One row per goal: what, the per-seed values' mean and CI, the target, and whether the mean meets it."""
+    """One row per goal: what, the per-seed values' mean and CI, the target, and whether the mean meets it.
+
+    ValueError if ``table`` holds none of the CF/SVD baselines the goals are set against.
+    """
+    if not any(a in table for a in CF_SVD):
+        raise ValueError(
+            f"no CF/SVD baseline to set the goals against: needs one of {list(CF_SVD)}, has {sorted(table)}"
+        )
 
     def vals(name: str, key: str) -> np.ndarray:
         return np.asarray(table[name][key]["values"], float)
@@ -137,7 +144,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if len(missing) < len(agents):
                 raise SystemExit(f"{args.results}: {env_id} lacks agents {missing} (it has {sorted(table)})")
             continue
-        out[env_id] = {a: goals(table, a) for a in agents}
+        try:
+            out[env_id] = {a: goals(table, a) for a in agents}
+        except ValueError as e:
+            raise SystemExit(f"{args.results}: {env_id}: {e}") from None
         for a in agents:
             _print(f"{env_id}: {a} (per held-out seed)", out[env_id][a])
         if len(agents) > 1:

@@ -220,15 +220,23 @@ class World(CatalogDynamics, ShiftDynamics):
             shift_topics=sb["topic"][start:end], shift_before=before, shift_after=sb["after"][start:end],
         )  # fmt: skip
 
-    def candidate_relevance(self, state: WorldState) -> np.ndarray:
+    def candidate_relevance(self, state: WorldState, boredom_weight: float | None = None) -> np.ndarray:
         """Ground truth (B, M): each candidate's click probability if shown alone now (0 where masked).
 
-        Hidden information: only the oracle baseline and the metrics may use it.
+        Hidden information: only the oracle baselines and the metrics may use it. ``boredom_weight``
+        (a diagnostic, for the reweighted oracles) computes it as if boredom cost that much utility per
+        unit instead of the config's ``users.boredom_weight``; ignored when the world has no boredom.
         """
+        params = self._params
+        if boredom_weight is not None:
+            if not 0.0 <= boredom_weight <= 100.0:  # UserConfig.boredom_weight's range
+                raise ValueError(f"boredom_weight = {boredom_weight}: must be in [0, 100]")
+            params = params.copy()
+            params[kernel.BOREDOM_WEIGHT] = boredom_weight
         st, cat, us = state.sessions, state.catalog, state.users
         return kernel.relevance(
             state.time, st.candidates, st.candidate_valid, st.user, us.interest, us.boredom,
-            cat.latent, cat.quality, cat.arrival, cat.topic, self._params,
+            cat.latent, cat.quality, cat.arrival, cat.topic, params,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- sessions

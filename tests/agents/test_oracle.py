@@ -13,7 +13,7 @@ import freshrec.envs  # noqa: F401 (registers the ids)
 from freshrec.agents.base import Agent
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.oracle import MyopicOracleAgent, make_myopic_oracle
-from freshrec.agents.registry import AGENTS, make_agent
+from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, reweighted_oracle_weight
 from freshrec.agents.simple import make_random
 
 ENV_ID, N, TICKS, SEED = "freshrec/DriftingUsers-v0", 32, 100, 0
@@ -133,3 +133,50 @@ def test_oracle_on_the_single_env() -> None:
     assert slate.shape == (5,)
     _, _, _, _, info = env.step(slate)
     assert np.allclose(info["slate_relevance"], info["ideal_relevance"], atol=1e-6)
+
+
+def test_reweighted_oracle_is_the_myopic_one_at_the_worlds_weight_and_not_elsewhere() -> None:
+    env = make_env()
+    spec = AgentSpec.from_env(env)
+    world = env.unwrapped.world
+    weight = world.config.users.boredom_weight
+    myopic = make_agent("myopic-oracle", spec, SEED, env)
+    same = make_agent(f"oracle-boredom-{weight:g}", spec, SEED, env)
+    blind = make_agent("oracle-boredom-0", spec, SEED, env)
+    assert isinstance(same, MyopicOracleAgent) and same.boredom_weight == weight
+    obs, _ = env.reset(seed=SEED)
+    differ = 0
+    for _ in range(40):  # the myopic oracle's slates: users click and grow bored of topics
+        truth = world.candidate_relevance(env.unwrapped.state)
+        bored = env.unwrapped.state.users.boredom.max()
+        slates = myopic.act(obs, True)
+        assert np.array_equal(same.act(obs, True), slates)
+        assert np.array_equal(same.relevance(), truth)
+        # Without the boredom term every candidate looks at least as good; strictly better once users are bored.
+        assert (blind.relevance() >= truth).all()
+        if bored > 0:
+            assert (blind.relevance() > truth).any()
+        differ += int(not np.array_equal(blind.act(obs, True), slates))
+        obs, *_ = env.step(slates)
+    assert differ > 0  # the boredom-blind ranking picks other slates on some steps
+    env.close()
+
+
+def test_reweighted_oracle_names_and_weights_are_checked() -> None:
+    env = make_env()
+    spec = AgentSpec.from_env(env)
+    assert known("oracle-boredom-0.45") and "oracle-boredom-0.45" not in BASELINES
+    assert reweighted_oracle_weight("myopic-oracle") is None
+    assert reweighted_oracle_weight("oracle-boredom-1e-1") == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="'x' is not a number"):
+        make_agent("oracle-boredom-x", spec, SEED, env)
+    with pytest.raises(ValueError, match=r"boredom weight -1.0 must be in \[0, 100\]"):
+        known("oracle-boredom--1")
+    with pytest.raises(ValueError, match=r"boredom weight nan"):
+        known("oracle-boredom-nan")
+    with pytest.raises(ValueError, match=r"boredom_weight = 101: must be in \[0, 100\]"):
+        MyopicOracleAgent(env, 5, 101)
+    env.reset(seed=SEED)
+    with pytest.raises(ValueError, match=r"boredom_weight = -0.5: must be in \[0, 100\]"):
+        env.unwrapped.world.candidate_relevance(env.unwrapped.state, -0.5)
+    env.close()

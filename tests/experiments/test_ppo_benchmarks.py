@@ -173,3 +173,7 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "(2 of 3 seeds)" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="lacks agents"):
         ppo_goals.main([str(path), "--agent", "a,zz"])
+    del table["svd"]  # a report without CF/SVD (say, a diagnostic run): refused by name, not max() of nothing
+    path.write_text(json.dumps({"results": {"env": table}}))
+    with pytest.raises(SystemExit, match=r"results.json: env: no CF/SVD baseline .* has \['a', 'b', 'c'\]"):
+        ppo_goals.main([str(path), "--agent", "a"])
