@@ -12,7 +12,11 @@ from exactly this distribution in one pass; deterministic mode takes the top K s
 By the chain rule H(A_1..A_K) = sum_k E[H(A_k | A_<k)], so the sum of the K conditional entropies
 along a slate is an unbiased estimate of it when the slate is drawn from this distribution. PPO
 evaluates it on the rollout's slates (drawn from the policy before the update, so the estimate is
-close to, not exactly, unbiased): ``entropy()`` returns that sum, shape (B,).
+close to, not exactly, unbiased): ``entropy()`` returns that sum, shape (B,). Its gradient is the
+usual surrogate's, not the exact entropy's: differentiating along fixed slates drops the term from
+how the slates' own probability moves (against the exact entropy by enumeration, cosine 0.98 at M=6,
+K=3; at M=32, K=5 from 1.00 for flat scores to 0.95 for sharp ones). The entropy bonus was chosen
+with this surrogate.
 
 **Masks.** Masked candidates (``candidate_mask == 0``) score ``MASKED`` (far below any real score,
 so they are drawn only once every valid candidate is taken, which the env shows as an empty slot);

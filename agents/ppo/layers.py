@@ -74,7 +74,8 @@ class EncoderBlock(nn.Module):
 
 class DecoderBlock(nn.Module):
     """Pre-norm ``nn.TransformerDecoderLayer(norm_first=True, dropout=0)`` through ``attend``: candidates
-    (B, M, d) attend to each other, then to the user tokens, then a feed-forward (same names and inits)."""
+    (B, M, d) attend to each other (not to masked ones: ``tgt_key_padding_mask``), then to the user tokens,
+    then a feed-forward (same names and inits)."""
 
     def __init__(self, d_model: int, heads: int, ffn: int) -> None:
         super().__init__()
@@ -86,10 +87,15 @@ class DecoderBlock(nn.Module):
         self.norm2 = nn.LayerNorm(d_model)
         self.norm3 = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_key_padding_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        memory_key_padding_mask: torch.Tensor,
+        tgt_key_padding_mask: torch.Tensor,
+    ) -> torch.Tensor:
         y = self.norm1(x)
-        none = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)  # candidates: no padding among them
-        x = x + attend(self.self_attn, y, y, none)
+        x = x + attend(self.self_attn, y, y, tgt_key_padding_mask)
         x = x + attend(self.multihead_attn, self.norm2(x), memory, memory_key_padding_mask)
         return x + self.linear2(F.relu(self.linear1(self.norm3(x))))
 
@@ -110,7 +116,14 @@ class CrossBlock(nn.Module):
         self.norm2 = nn.LayerNorm(d_model)
         self.ffn = nn.Sequential(nn.Linear(d_model, ffn), nn.ReLU(), nn.Linear(ffn, d_model))
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_key_padding_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        memory_key_padding_mask: torch.Tensor,
+        tgt_key_padding_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        # tgt_key_padding_mask: the decoder layers' signature; no attention among candidates here, so unused.
         y = self.norm1(x)
         if self.reference:
             a = self.attn(y, memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=False)[0]

@@ -185,7 +185,8 @@ def split_tokens(obs: dict[str, torch.Tensor], m: int, h: int, q: int, f: int) -
     cand = obs["candidate_features"].reshape(b, m, f)
     hist = obs["history_features"].reshape(b, h, f)
     skip = obs["skipped_features"].reshape(b, q, f)
-    # Counts in the context (step, clicks) are raw; log1p puts them on the features' scale.
+    # log1p puts the context's counts (step, clicks) on the features' scale; its last two columns are
+    # already log1p in the observation and get it twice (monotone, harmless; trained models rely on it).
     context = torch.log1p(obs["context"].clamp(min=0))
     return cand, hist, skip, obs["history_mask"] < 0.5, obs["skipped_mask"] < 0.5, context
 
@@ -263,8 +264,12 @@ class TransformerExtractor(BaseFeaturesExtractor):
         cands = self.embed.candidates(
             cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance")
         )  # (B, M, d)
+        # Candidates attend only to valid candidates (with candidate self-attention): a masked slot holds a
+        # duplicate or filler item with real features. A row with none valid attends to all (no NaN).
+        cand_pad = obs["candidate_mask"] < 0.5  # (B, M)
+        cand_pad = cand_pad & ~cand_pad.all(dim=1, keepdim=True)
         for block in self.decoder:
-            cands = block(cands, memory, memory_key_padding_mask=pad)
+            cands = block(cands, memory, memory_key_padding_mask=pad, tgt_key_padding_mask=cand_pad)
         return self.out_norm(torch.cat([memory[:, :1], cands], dim=1))
 
 

@@ -81,6 +81,35 @@ def test_padded_history_tokens_do_not_change_the_output(batch: tuple[object, dic
     torch.testing.assert_close(fast(noisy), fast(obs))
 
 
+@pytest.mark.parametrize("reference", [False, True])
+def test_masked_candidates_are_not_read_by_candidate_self_attention(
+    batch: tuple[object, dict[str, torch.Tensor]], reference: bool
+) -> None:
+    """With candidates attending to each other, a masked candidate (a duplicate or filler item with real
+    features) changes no valid candidate's output; a row with every candidate masked stays finite."""
+    space, obs = batch
+    torch.manual_seed(3)
+    net = TransformerExtractor(space, d_model=16, candidate_self_attention=True, reference_layers=reference)  # type: ignore[arg-type]
+    masked = dict(obs)
+    mask = obs["candidate_mask"].clone()
+    mask[:, 20:] = 0.0  # the last 12 candidates of every row are masked
+    mask[0] = 0.0  # and every candidate of row 0
+    masked["candidate_mask"] = mask
+    f = obs["candidate_features"].shape[1] // mask.shape[1]
+    hidden = (mask < 0.5).repeat_interleave(f, dim=1)
+    noisy = dict(masked)
+    noisy["candidate_features"] = torch.where(
+        hidden, torch.randn_like(obs["candidate_features"]) * 5, obs["candidate_features"]
+    )
+    out, out_noisy = net(masked), net(noisy)  # (B, 1 + M, d)
+    assert torch.isfinite(out).all() and torch.isfinite(out_noisy).all()
+    valid = mask > 0.5  # (B, M): the valid candidates (all but row 0's, among the first 20 positions)
+    assert valid[1:, :20].any() and not valid[:, 20:].any()
+    torch.testing.assert_close(out_noisy[:, 1:][valid], out[:, 1:][valid])
+    torch.testing.assert_close(out_noisy[:, 0], out[:, 0])  # the summary token never reads candidates
+    assert not torch.allclose(net(obs)[:, 1:][valid], out[:, 1:][valid])  # masking the last 12 changed what they read
+
+
 def test_text_match_against_a_loop(batch: tuple[object, dict[str, torch.Tensor]]) -> None:
     """``text_match`` row by row: products with the masked means, the nearest click, zeros without history."""
     _, obs = batch
