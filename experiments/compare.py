@@ -58,8 +58,9 @@ def window_tags(k: int) -> dict[str, str]:
     }
 
 
-# Logged from sessions that ended in the window (whenever they began): a window of 50 ticks cannot
-# hold a 100-step session, so a window recorder would drop the long ones.
+# Logged from sessions that ended in the window (whenever in the run they began): a window of 50 ticks
+# cannot hold a 100-step session, so a window recorder would drop the long ones. The first two windows
+# can still hold only sessions shorter than the run so far, so they read low.
 SESSION_TAGS = {"eval/return": "return", "eval/session_length": "session_length"}
 # Logged once, at the end, over the whole run: recovery is followed for up to 50 of a user's steps.
 FINAL_TAGS = {"eval/drift_recovery": "drift_recovery_steps"}
@@ -188,7 +189,7 @@ def run_one(cfg: CompareConfig, agent_name: str, env_id: str, seed: int, start: 
     # (sessions under way at the end of burn-in had steps under the logging policy: left out).
     steps = np.zeros(cfg.num_envs, np.int64)
     gained = np.zeros(cfg.num_envs)
-    clean = np.zeros(cfg.num_envs, bool)
+    clean = env.unwrapped.state.sessions.step == 0  # (N,) slots restarted by burn-in's last step begin now
     ended_len: list[np.ndarray] = []
     ended_ret: list[np.ndarray] = []
     desc = f"{agent_name} {env_id.split('/')[-1]} seed {seed}"

@@ -54,6 +54,16 @@ def test_tensorboard_runs_hold_the_recorded_metrics(tmp_path: Path) -> None:
         assert record.summary["recall@5"] <= record.summary["ranking_recall@10"] <= 1.0
 
 
+def test_session_tags_over_one_window_are_the_recorders(tmp_path: Path) -> None:
+    # With one window, eval/return and eval/session_length hold every session that began and ended in the run:
+    # the Recorder's completed sessions, including those whose slot burn-in's last step had just restarted.
+    cfg = tiny(tmp_path, agents=("random",), seeds=1, ticks=60, log_every=60, burn_in=25)
+    (record,) = run(cfg)
+    for key in ("return", "session_length"):
+        ((_, value),) = record.series[key]
+        assert value == pytest.approx(record.summary[key], rel=1e-9), key
+
+
 def test_report_files_and_cli(tmp_path: Path) -> None:
     records = main(
         ["--experiment", "cli", "--agents", ",".join(AGENTS), "--env-ids", "freshrec/Stationary-v0", "--seeds", "2",
