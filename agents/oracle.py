@@ -3,8 +3,8 @@
 Not a recommender an agent could be: it looks inside the simulator (each user's hidden interest,
 each item's hidden latent and quality) through ``World.candidate_relevance``. It is the upper
 bound for one-step accuracy (precision@K, nDCG@K against the simulator's relevance) on the states
-it meets, not for long-term return: it never explores, ignores boredom and patience, and does not
-plan. Its slates also change the states it meets (bored users, relevance used up), so another
+it meets, not for long-term return: it never explores, ignores what its slates do to boredom and
+patience later, and does not plan. Its slates also change the states it meets (bored users, relevance used up), so another
 agent's precision over its own trajectory can exceed the oracle's over the oracle's (LinUCB does
 over 100 ticks on seed 3 of the default env); on the same states it is never beaten.
 
@@ -14,10 +14,20 @@ world's ``users.boredom_weight`` (0.3 by default). Above the world's weight it t
 topic sooner than the next click asks, below it later: the simplest test of whether planning around
 boredom earns more than the myopic choice (see docs/ppo-results.md, "Does planning around boredom
 pay?"). At the world's weight it is the myopic oracle, slate for slate.
+
+``oracle-rollout`` (registry; a diagnostic too) plans with the simulator itself: one step of policy
+iteration on the myopic oracle (a rollout policy, Bertsekas & Tsitsiklis). Each step it copies the
+world, and for each of a few candidate slates (the myopic one and those of boredom weights 0, 0.9
+and 2) plays that slate and then the myopic oracle for ``horizon`` ticks in the copy, on
+``futures`` fresh random futures (the same for every slate, so slates are compared on common random
+numbers; never the world's own next draws). Each session gets the slate whose simulated sessions
+earned the most reward; ties go to the myopic slate. The copies do know the world's pre-drawn
+schedule of item arrivals and interest shifts, which makes it stronger than any agent could be.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -108,3 +118,69 @@ def make_myopic_oracle(spec: AgentSpec, seed: int, env: Any) -> MyopicOracleAgen
 def make_reweighted_oracle(spec: AgentSpec, seed: int, env: Any, boredom_weight: float) -> MyopicOracleAgent:
     """Registry factory of ``oracle-boredom-<w>``: the oracle ranking as if boredom weighed ``boredom_weight``."""
     return MyopicOracleAgent(env, spec.slate_size, boredom_weight)
+
+
+class RolloutOracleAgent(MyopicOracleAgent):
+    """The myopic oracle improved by simulated lookahead (``oracle-rollout``; see the module docstring).
+
+    ``weights``: boredom weights whose oracle slates are the alternatives to the myopic one; with none it
+    is the myopic oracle. ``horizon`` ticks per simulated future, ``futures`` futures per slate, ``seed``
+    for their randomness. Costs ``(1 + len(weights)) * futures * horizon`` world steps per step.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        slate_size: int,
+        seed: int,
+        horizon: int = 20,
+        futures: int = 2,
+        weights: tuple[float, ...] = (0.0, 0.9, 2.0),
+    ) -> None:
+        super().__init__(env, slate_size)
+        if horizon < 1 or futures < 1:
+            raise ValueError(f"horizon = {horizon}, futures = {futures}: each must be >= 1")
+        self.horizon, self.futures, self.weights = horizon, futures, tuple(weights)
+        self.seed, self.calls = seed, 0
+        self.limit = getattr(self.env, "max_episode_steps", None)  # sessions end there (truncated), as in the env
+        self.chosen = np.zeros(1 + len(self.weights), np.int64)
+        """How many sessions took each alternative's slate so far (the myopic one first)."""
+
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        rows = self.rows_of(observation)
+        state, world, mask = self.env.state, self.env.world, observation["candidate_mask"]
+        options = [top_k(world.candidate_relevance(state, w)[rows], mask, k) for w in (None, *self.weights)]
+        value = np.zeros((len(options), state.sessions.user.size))  # (alternatives, N) simulated reward
+        self.calls += 1
+        for j, ranking in enumerate(options):
+            for f in range(self.futures):
+                slates = top_k(world.candidate_relevance(state), state.sessions.candidate_valid, self.slate_size)
+                slates[rows] = ranking[:, : self.slate_size]
+                value[j] += self._simulate(slates, np.random.SeedSequence([self.seed, self.calls, f]))
+        best = value[:, rows].argmax(axis=0)  # (n,) first maximum: the myopic slate on ties
+        self.chosen += np.bincount(best, minlength=len(options))
+        return np.stack(options)[best, np.arange(rows.size)]
+
+    def _simulate(self, slates: np.ndarray, seeds: np.random.SeedSequence) -> np.ndarray:
+        """(N,) reward of each session over ``horizon`` ticks in a copy of the world: ``slates`` (N, K)
+        first, then the myopic oracle's; a session's reward stops when it ends (the next one in its slot
+        is another user's)."""
+        world, clone = self.env.world, copy.deepcopy(self.env.state)
+        clone.rng, clone.cand, clone.ret = (np.random.default_rng(s) for s in seeds.spawn(3))
+        total = np.zeros(slates.shape[0])
+        alive = np.ones(slates.shape[0], bool)
+        for _ in range(self.horizon):
+            result = world.step(clone, slates)
+            total += np.where(alive, result.reward, 0.0)
+            ended = result.terminated | (self.limit is not None and clone.sessions.step >= self.limit)
+            alive &= ~ended
+            if not alive.any():
+                break
+            world.restart(clone, ended)
+            slates = top_k(world.candidate_relevance(clone), clone.sessions.candidate_valid, self.slate_size)
+        return total
+
+
+def make_rollout_oracle(spec: AgentSpec, seed: int, env: Any, **options: Any) -> RolloutOracleAgent:
+    """Registry factory of ``oracle-rollout``; ``options`` (horizon, futures, weights) go to the agent."""
+    return RolloutOracleAgent(env, spec.slate_size, seed, **options)

@@ -32,6 +32,9 @@ AGENTS: dict[str, tuple[str, str]] = {
 NEEDS_MODEL = frozenset({"ppo", "ppo-mlp"})
 """Agents that load a trained model instead of fitting on the log (any "ppo-<label>" does too)."""
 BASELINES: tuple[str, ...] = tuple(a for a in AGENTS if a not in NEEDS_MODEL)
+DIAGNOSTICS: dict[str, tuple[str, str]] = {"oracle-rollout": ("freshrec.agents.oracle", "make_rollout_oracle")}
+"""Agents that read the hidden truth to answer a question about the world, not baselines: no default run
+includes them (``agents/oracle.py``). ``oracle-boredom-<w>`` is one too."""
 REWEIGHTED_ORACLE = "oracle-boredom-"
 """Diagnostic agents named ``oracle-boredom-<w>``: the myopic oracle ranking as if boredom cost ``w`` utility
 per unit (``agents/oracle.py``). Not baselines: no default run includes them."""
@@ -58,19 +61,21 @@ def needs_model(name: str) -> bool:
 
 def known(name: str) -> bool:
     """Whether ``make_agent`` can build ``name`` (an ``oracle-boredom-<w>`` with a bad ``<w>`` raises ValueError)."""
-    return name in AGENTS or needs_model(name) or reweighted_oracle_weight(name) is not None
+    return name in AGENTS or name in DIAGNOSTICS or needs_model(name) or reweighted_oracle_weight(name) is not None
 
 
 def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) -> Agent:
     """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``; ``options`` go to its factory
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if not known(name):
-        raise ValueError(f"agent {name!r}: must be one of {sorted(AGENTS)}, ppo-<label> or oracle-boredom-<w>")
+        raise ValueError(
+            f"agent {name!r}: must be one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> or oracle-boredom-<w>"
+        )
     weight = reweighted_oracle_weight(name)
     if weight is not None:
         from freshrec.agents.oracle import make_reweighted_oracle
 
         return make_reweighted_oracle(spec, seed, env, weight, **options)
-    module, factory = AGENTS["ppo" if needs_model(name) else name]
+    module, factory = DIAGNOSTICS[name] if name in DIAGNOSTICS else AGENTS["ppo" if needs_model(name) else name]
     agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **options)
     return agent

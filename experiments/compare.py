@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from freshrec.agents.base import slates_and_ranking
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, needs_model
+from freshrec.agents.registry import AGENTS, BASELINES, DIAGNOSTICS, known, make_agent, needs_model
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.metrics.summary import RANKING_RECALL
@@ -84,8 +84,8 @@ class CompareConfig:
     experiment: str = "compare"
     """Name: runs land in ``runs_dir/experiment``."""
     agents: tuple[str, ...] = BASELINES
-    """Agents by registry name (``freshrec.agents.registry.AGENTS``, ``ppo-<label>``, or the diagnostic
-    ``oracle-boredom-<w>``); default: every baseline."""
+    """Agents by registry name (``freshrec.agents.registry.AGENTS``, ``ppo-<label>``, or the diagnostics
+    ``oracle-boredom-<w>`` and ``oracle-rollout``); default: every baseline."""
     models: tuple[str, ...] = ()
     """Trained models for the agents that need one, as name=path (e.g. ppo=runs/<run>/final_model.zip)."""
     env_ids: tuple[str, ...] = ("freshrec/DriftingUsers-v0", "freshrec/Stationary-v0")
@@ -118,7 +118,8 @@ class CompareConfig:
         unknown = [a for a in self.agents if not known(a)]
         if unknown or not self.agents:
             raise ValueError(
-                f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}, ppo-<label> or oracle-boredom-<w>"
+                f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> "
+                "or oracle-boredom-<w>"
             )
         models = self.model_paths()
         missing = [a for a in self.agents if needs_model(a) and a not in models]

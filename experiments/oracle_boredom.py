@@ -12,7 +12,10 @@ instead of the world's ``users.boredom_weight``. Above that weight it leaves a t
 next click says so (keeping the user's favourite topic fresh for later), below it stays longer
 (consumption pulls interests towards what is clicked). If a weight earns clearly more than the
 world's own, the next click is a poor guide there, and a learner told the truth could beat the
-myopic oracle; if none does, the myopic oracle is near the ceiling of this family.
+myopic oracle; if none does, the myopic oracle is near the ceiling of this family. ``--also oracle-rollout`` runs beside them the
+oracle that plans with the simulator itself (``agents/oracle.py``: each step it tries the myopic
+slate and three reweighted ones on copies of the world, 20 ticks ahead, and keeps the best per
+session).
 
 Every agent plays the harness's protocol (``compare.run_one``: burn-in of the logging policy, then
 ``--ticks`` ticks of ``--num-envs`` sessions) on burned-in worlds of training seeds, never the
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from freshrec.agents.registry import REWEIGHTED_ORACLE
+from freshrec.agents.registry import DIAGNOSTICS, REWEIGHTED_ORACLE
 from freshrec.experiments.burn_in import burn_in
 from freshrec.experiments.compare import CompareConfig, run_one
 from freshrec.experiments.evaluate import mean_ci
@@ -61,12 +64,12 @@ def ratios(per_world: dict[str, dict[int, dict[str, float]]]) -> dict[str, dict[
 
 def per_world_of_report(path: Path, env_id: str) -> tuple[list[int], dict[str, dict[int, dict[str, float]]]]:
     """The world seeds and ``ratios``' input from a harness report: the myopic oracle and every
-    ``oracle-boredom-<w>`` in it."""
+    ``oracle-boredom-<w>`` and other diagnostic oracle in it."""
     report = json.loads(path.read_text())
     seeds, table = report["meta"]["seeds"], report["results"].get(env_id)
     if table is None or "myopic-oracle" not in table:
         raise ValueError(f"{path}: no myopic-oracle on {env_id} (it has {sorted(report['results'])})")
-    agents = [a for a in table if a == "myopic-oracle" or a.startswith(REWEIGHTED_ORACLE)]
+    agents = [a for a in table if a == "myopic-oracle" or a.startswith(REWEIGHTED_ORACLE) or a in DIAGNOSTICS]
     per_world = {a: {s: {k: table[a][k]["values"][i] for k in METRICS} for i, s in enumerate(seeds)} for a in agents}
     return seeds, per_world
 
@@ -88,8 +91,13 @@ def table(result: dict[str, dict[str, Any]], worlds: int) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", default="0,0.15,0.45,0.6,0.9", help="comma-separated boredom weights in [0, 100]")
+    parser.add_argument(
+        "--weights", default="0,0.15,0.45,0.6,0.9", help="comma-separated boredom weights in [0, 100] (may be empty)"
+    )
     parser.add_argument("--seeds", default="9001,9002,9003", help="comma-separated world seeds in TRAIN_SEEDS")
+    parser.add_argument(
+        "--also", default="", help="comma-separated diagnostic agents to run beside them (oracle-rollout)"
+    )
     parser.add_argument("--env-id", default="freshrec/DriftingUsers-v0")
     parser.add_argument("--ticks", type=int, default=1000, help="ticks per world")
     parser.add_argument("--num-envs", type=int, default=256, help="sessions per world")
@@ -115,8 +123,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         seeds = [int(s) for s in args.seeds.split(",") if s]
     except ValueError:
         parser.error(f"--weights {args.weights!r} / --seeds {args.seeds!r}: expected comma-separated numbers")
-    if not weights or len(seeds) < 2:
-        parser.error("--weights: give at least one; --seeds: give at least two worlds (an interval needs two)")
+    if len(seeds) < 2:
+        parser.error("--seeds: give at least two worlds (an interval needs two)")
     if any(not 0.0 <= w <= 100.0 for w in weights):
         parser.error(f"--weights {args.weights!r}: each must be in [0, 100]")
     for s in seeds:
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parser.error(f"--seeds: {e}")
         if s not in TRAIN_SEEDS:
             parser.error(f"--seeds: {s} is not in TRAIN_SEEDS [0, 10000)")
-    agents = ("myopic-oracle", *(f"oracle-boredom-{w:g}" for w in weights))
+    agents = ("myopic-oracle", *(f"oracle-boredom-{w:g}" for w in weights), *(a for a in args.also.split(",") if a))
     # CompareConfig checks the other numbers (ticks, sessions, burn-in) by name.
     cfg = CompareConfig(
         experiment="oracle_boredom", agents=agents, env_ids=(args.env_id,), ticks=args.ticks,

@@ -12,7 +12,7 @@ import pytest
 import freshrec.envs  # noqa: F401 (registers the ids)
 from freshrec.agents.base import Agent
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.oracle import MyopicOracleAgent, make_myopic_oracle
+from freshrec.agents.oracle import MyopicOracleAgent, RolloutOracleAgent, make_myopic_oracle
 from freshrec.agents.registry import AGENTS, BASELINES, known, make_agent, reweighted_oracle_weight
 from freshrec.agents.simple import make_random
 
@@ -179,4 +179,35 @@ def test_reweighted_oracle_names_and_weights_are_checked() -> None:
     env.reset(seed=SEED)
     with pytest.raises(ValueError, match=r"boredom_weight = -0.5: must be in \[0, 100\]"):
         env.unwrapped.world.candidate_relevance(env.unwrapped.state, -0.5)
+    env.close()
+
+
+def test_rollout_oracle_plans_on_copies_and_picks_one_of_its_slates() -> None:
+    env = make_env()
+    spec = AgentSpec.from_env(env)
+    myopic = make_agent("myopic-oracle", spec, SEED, env)
+    plain = RolloutOracleAgent(env, spec.slate_size, SEED, horizon=3, weights=())  # no alternative: the myopic one
+    planner = make_agent("oracle-rollout", spec, SEED, env, horizon=5)
+    twin = make_agent("oracle-rollout", spec, SEED, env, horizon=5)
+    assert isinstance(planner, RolloutOracleAgent) and "oracle-rollout" not in BASELINES and known("oracle-rollout")
+    obs, _ = env.reset(seed=SEED)
+    state = env.unwrapped.state
+    for _ in range(12):
+        before = (state.time, state.rng.bit_generator.state, state.users.boredom.copy())
+        slates = myopic.act(obs, True)
+        assert np.array_equal(plain.act(obs, True), slates)
+        chosen = planner.act(obs, True)
+        assert np.array_equal(twin.act(obs, True), chosen)  # seeded: the same futures, the same choices
+        # The real world is untouched by the simulated futures.
+        assert state.time == before[0] and state.rng.bit_generator.state == before[1]
+        assert np.array_equal(state.users.boredom, before[2])
+        # Every session's slate is one of the alternatives' (the myopic one or a reweighted oracle's).
+        options = [myopic.act(obs, True)] + [
+            MyopicOracleAgent(env, spec.slate_size, w).act(obs, True) for w in planner.weights
+        ]
+        assert all(any(np.array_equal(chosen[i], o[i]) for o in options) for i in range(len(chosen)))
+        obs, *_ = env.step(chosen)
+    assert planner.chosen.sum() == 12 * N and planner.chosen[0] > 0 and planner.chosen[1:].sum() > 0
+    with pytest.raises(ValueError, match="horizon = 0"):
+        make_agent("oracle-rollout", spec, SEED, env, horizon=0)
     env.close()

@@ -38,6 +38,13 @@ def test_the_worlds_own_weight_is_the_myopic_oracle(tmp_path: Path) -> None:
     assert result["per_world"]["myopic-oracle"].keys() == {"1", "2"}
 
 
+def test_also_runs_other_diagnostics_without_weights(tmp_path: Path) -> None:
+    result = main(["--weights", "", "--also", "oracle-rollout", "--seeds", "1,2", "--ticks", "20", "--num-envs", "8",
+                   "--burn-in", "5", "--encoder", "hashing:64", "--runs-dir", str(tmp_path), "--no-progress"])  # fmt: skip
+    assert result["ratios"].keys() == {"oracle-rollout"}
+    assert len(result["ratios"]["oracle-rollout"]["return"]["values"]) == 2
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
