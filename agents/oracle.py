@@ -4,9 +4,10 @@ Not a recommender an agent could be: it looks inside the simulator (each user's 
 each item's hidden latent and quality) through ``World.candidate_relevance``. It is the upper
 bound for one-step accuracy (precision@K, nDCG@K against the simulator's relevance) on the states
 it meets, not for long-term return: it never explores, ignores what its slates do to boredom and
-patience later, and does not plan. Its slates also change the states it meets (bored users, relevance used up), so another
-agent's precision over its own trajectory can exceed the oracle's over the oracle's (LinUCB does
-over 100 ticks on seed 3 of the default env); on the same states it is never beaten.
+patience later, and does not plan. Its slates also change the states it meets (bored users,
+relevance used up), so another agent's precision over its own trajectory can exceed the oracle's
+over the oracle's (LinUCB does over 100 ticks on seed 3 of the default env); on the same states it
+is never beaten.
 
 ``oracle-boredom-<w>`` (registry) is a diagnostic, not a baseline: the same oracle ranking by the
 click probability the candidates would have if boredom cost ``w`` utility per unit instead of the
@@ -147,6 +148,7 @@ class RolloutOracleAgent(MyopicOracleAgent):
         """How many sessions took each alternative's slate so far (the myopic one first)."""
 
     def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Per session, the top k of the alternative whose first K (its slate) earned most in the simulated futures."""
         rows = self.rows_of(observation)
         state, world, mask = self.env.state, self.env.world, observation["candidate_mask"]
         options = [top_k(world.candidate_relevance(state, w)[rows], mask, k) for w in (None, *self.weights)]

@@ -12,10 +12,10 @@ instead of the world's ``users.boredom_weight``. Above that weight it leaves a t
 next click says so (keeping the user's favourite topic fresh for later), below it stays longer
 (consumption pulls interests towards what is clicked). If a weight earns clearly more than the
 world's own, the next click is a poor guide there, and a learner told the truth could beat the
-myopic oracle; if none does, the myopic oracle is near the ceiling of this family. ``--also oracle-rollout`` runs beside them the
-oracle that plans with the simulator itself (``agents/oracle.py``: each step it tries the myopic
-slate and three reweighted ones on copies of the world, 20 ticks ahead, and keeps the best per
-session).
+myopic oracle; if none does, the myopic oracle is near the ceiling of this family.
+``--also oracle-rollout`` runs beside them the oracle that plans with the simulator itself
+(``agents/oracle.py``: each step it tries the myopic slate and three reweighted ones on copies of
+the world, 20 ticks ahead, and keeps the best per session).
 
 Every agent plays the harness's protocol (``compare.run_one``: burn-in of the logging policy, then
 ``--ticks`` ticks of ``--num-envs`` sessions) on burned-in worlds of training seeds, never the
