@@ -58,21 +58,19 @@ A *completed* session started (session_step 0) and ended (terminated or truncate
 cut by the start or end of the recording are left out of the per-session means. Items that arrive during a step
 arrive at that step's ``world_time``; delays to first impression or click are the item's ``slate_age`` then.
 
-Known limits of three long-term and freshness metrics, measured and left as they are (so every stored
-result stays comparable; a fix is noted for later): **`return` and `session_length`** read low for agents
-with long sessions, because a session still under way when the recording stops is left out and long
-sessions are the ones most often cut: for the myopic oracle over 1,000 recorded ticks (64 sessions,
-seeds 1–3) they were 1.4–4.1% below the mean over every session begun in the recording and followed
-to its end, for random 0.2–0.8%; ratios of a long-session agent to a short-session one are understated
-by about that much (counting only sessions begun at least `max_episode_steps` ticks before the end
-would remove it). **`drift_recovery_steps`**: 91–97% of shifts happen while the user is offline, so a
-measured event's walk is usually cut short by the end of the user's recorded steps (median 8 steps
-under random, 19 under the oracle; 128 sessions, 1,000 ticks, seed 5), and an event cut short before
-it recovers counts as the cap (50): the metric rewards keeping users in view as well as recovering
-fast (a Kaplan–Meier mean up to 50, censoring at the steps seen, gives 22.3 and 15.4 where the metric
-gives 26.4 and 17.2). **`return_rate`** mostly measures how
-fast the fixed number of session slots turns over (a free slot goes to the offline user most overdue),
-so agents with long sessions read low on it; it is not users' wish to come back.
+Known limits of three long-term and freshness metrics, measured and left as they are (so every stored result stays
+comparable; a fix is noted for later): **`return` and `session_length`** read low for agents with long sessions,
+because a session still under way when the recording stops is left out and long sessions are the ones most often
+cut: for the myopic oracle over 1,000 recorded ticks (64 sessions, seeds 1–3) they were 1.4–4.1% below the mean over
+every session begun in the recording and followed to its end, for random 0.2–0.8%; ratios of a long-session agent to
+a short-session one are understated by about that much (counting only sessions begun at least `max_episode_steps`
+ticks before the end would remove it). **`drift_recovery_steps`**: 91–97% of shifts happen while the user is
+offline, so a measured event's walk is usually cut short by the end of the user's recorded steps (median 8 steps
+under random, 19 under the oracle; 128 sessions, 1,000 ticks, seed 5), and an event cut short before it recovers
+counts as the cap (50): the metric rewards keeping users in view as well as recovering fast (a Kaplan–Meier mean up
+to 50, censoring at the steps seen, gives 22.3 and 15.4 where the metric gives 26.4 and 17.2). **`return_rate`**
+mostly measures how fast the fixed number of session slots turns over (a free slot goes to the offline user most
+overdue), so agents with long sessions read low on it; it is not users' wish to come back.
 """
 
 from __future__ import annotations
