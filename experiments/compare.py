@@ -306,7 +306,8 @@ def results_table(records: list[RunRecord]) -> dict[str, dict[str, dict[str, dic
 
 
 def markdown(table: dict[str, dict[str, dict[str, dict[str, Any]]]], keys: tuple[str, ...] | None = None) -> str:
-    """One table per env id: agents as rows, metrics as columns, mean ± 95% CI."""
+    """One table per env id: agents as rows, metrics as columns, mean ± 95% CI; "(n of N seeds)" after a cell
+    whose mean is over fewer seeds than the run had (the others gave NaN, e.g. no measured shift event)."""
     parts = []
     for env_id, agents in table.items():
         keys = keys or tuple(next(iter(agents.values())))
@@ -314,8 +315,10 @@ def markdown(table: dict[str, dict[str, dict[str, dict[str, Any]]]], keys: tuple
         for agent, metrics in agents.items():
             cells = []
             for key in keys:
-                m, h = metrics[key]["mean"], metrics[key]["ci95"]
-                cells.append("n/a" if math.isnan(m) else f"{m:.3g}" + ("" if math.isnan(h) else f" ± {h:.2g}"))
+                m, h, values = metrics[key]["mean"], metrics[key]["ci95"], metrics[key]["values"]
+                n = sum(not math.isnan(v) for v in values)
+                cell = "n/a" if math.isnan(m) else f"{m:.3g}" + ("" if math.isnan(h) else f" ± {h:.2g}")
+                cells.append(cell + (f" ({n} of {len(values)} seeds)" if 0 < n < len(values) else ""))
             lines.append(f"| {agent} | " + " | ".join(cells) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, CompareConfig, main, run, window_tags
+from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, CompareConfig, main, markdown, run, window_tags
 from freshrec.experiments.seeds import EVAL_SEEDS
 from freshrec.simulators.config import WorldConfig
 
@@ -81,6 +81,15 @@ def test_report_files_and_cli(tmp_path: Path) -> None:
     for name in ("metrics_by_agent.png", "over_time.png", "drift_aligned.png", "new_item_exposure.png"):
         assert (report / name).stat().st_size > 1000
     assert "| random |" in (report / "results.md").read_text()
+
+
+def test_markdown_says_when_seeds_gave_nan() -> None:
+    nan = math.nan
+    table = {"env": {"a": {"x": {"mean": 2.0, "ci95": nan, "values": [2.0, nan, nan]},
+                           "y": {"mean": 1.0, "ci95": 0.5, "values": [0.8, 1.2]},
+                           "z": {"mean": nan, "ci95": nan, "values": [nan, nan]}}}}  # fmt: skip
+    row = markdown(table).splitlines()[-1]
+    assert row == "| a | 2 (1 of 3 seeds) | 1 ± 0.5 | n/a |"
 
 
 def test_two_runs_with_one_seed_are_identical(tmp_path: Path) -> None:
