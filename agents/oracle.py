@@ -151,13 +151,17 @@ class RolloutOracleAgent(MyopicOracleAgent):
         """Per session, the top k of the alternative whose first K (its slate) earned most in the simulated futures."""
         rows = self.rows_of(observation)
         state, world, mask = self.env.state, self.env.world, observation["candidate_mask"]
-        options = [top_k(world.candidate_relevance(state, w)[rows], mask, k) for w in (None, *self.weights)]
-        value = np.zeros((len(options), state.sessions.user.size))  # (alternatives, N) simulated reward
+        truth = world.candidate_relevance(state)  # (N, M)
+        options = [top_k(truth[rows], mask, k)] + [
+            top_k(world.candidate_relevance(state, w)[rows], mask, k) for w in self.weights
+        ]  # each (n, k), the myopic ranking first
+        myopic = top_k(truth, state.sessions.candidate_valid, self.slate_size)  # (N, K): rows not asked about
+        value = np.zeros((len(options), truth.shape[0]))  # (alternatives, N) simulated reward
         self.calls += 1
         for j, ranking in enumerate(options):
+            slates = myopic.copy()
+            slates[rows] = ranking[:, : self.slate_size]
             for f in range(self.futures):
-                slates = top_k(world.candidate_relevance(state), state.sessions.candidate_valid, self.slate_size)
-                slates[rows] = ranking[:, : self.slate_size]
                 value[j] += self._simulate(slates, np.random.SeedSequence([self.seed, self.calls, f]))
         best = value[:, rows].argmax(axis=0)  # (n,) first maximum: the myopic slate on ties
         self.chosen += np.bincount(best, minlength=len(options))

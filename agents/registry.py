@@ -40,6 +40,10 @@ REWEIGHTED_ORACLE = "oracle-boredom-"
 per unit (``agents/oracle.py``). Not baselines: no default run includes them."""
 
 
+NAMES = f"one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> or {REWEIGHTED_ORACLE}<w>"
+"""Every name ``make_agent`` builds, for error messages."""
+
+
 def reweighted_oracle_weight(name: str) -> float | None:
     """The boredom weight in ``oracle-boredom-<w>``; None for any other name; ValueError for a bad ``<w>``."""
     if not name.startswith(REWEIGHTED_ORACLE):
@@ -68,9 +72,7 @@ def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) 
     """A fresh agent ``name`` for an env with ``spec``, seeded with ``seed``; ``options`` go to its factory
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if not known(name):
-        raise ValueError(
-            f"agent {name!r}: must be one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> or oracle-boredom-<w>"
-        )
+        raise ValueError(f"agent {name!r}: must be {NAMES}")
     weight = reweighted_oracle_weight(name)
     if weight is not None:
         from freshrec.agents.oracle import make_reweighted_oracle

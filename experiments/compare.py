@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from freshrec.agents.base import slates_and_ranking
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.registry import AGENTS, BASELINES, DIAGNOSTICS, known, make_agent, needs_model
+from freshrec.agents.registry import BASELINES, NAMES, known, make_agent, needs_model
 from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.metrics.summary import RANKING_RECALL
@@ -117,10 +117,7 @@ class CompareConfig:
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if not known(a)]
         if unknown or not self.agents:
-            raise ValueError(
-                f"agents = {list(self.agents)}: each must be one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> "
-                "or oracle-boredom-<w>"
-            )
+            raise ValueError(f"agents = {list(self.agents)}: each must be {NAMES}")
         models = self.model_paths()
         missing = [a for a in self.agents if needs_model(a) and a not in models]
         if missing:

@@ -14,9 +14,9 @@ along a slate is an unbiased estimate of it when the slate is drawn from this di
 evaluates it on the rollout's slates (drawn from the policy before the update, so the estimate is
 close to, not exactly, unbiased): ``entropy()`` returns that sum, shape (B,). Its gradient is the
 usual surrogate's, not the exact entropy's: differentiating along fixed slates drops the term from
-how the slates' own probability moves (against the exact entropy by enumeration, cosine 0.98 at M=6,
-K=3; at M=32, K=5 from 1.00 for flat scores to 0.95 for sharp ones). The entropy bonus was chosen
-with this surrogate.
+how the slates' own probability moves (cosine with the exact gradient 0.98 by enumeration at M=6,
+K=3; at M=32, K=5, estimated from 200,000 sampled slates, 1.00 for flat scores down to 0.95 for
+sharp ones). The entropy bonus was chosen with this surrogate.
 
 **Masks.** Masked candidates (``candidate_mask == 0``) score ``MASKED`` (far below any real score,
 so they are drawn only once every valid candidate is taken, which the env shows as an empty slot);
