@@ -72,7 +72,7 @@ def report_keys(k: int) -> tuple[str, ...]:
         "ctr", f"precision@{k}", f"ndcg@{k}", f"recall@{k}", RANKING_RECALL, f"fresh_share@{k}", "item_age",
         "new_item_first_impression",
         "new_item_first_click", "new_item_shown_share", "drift_recovery_steps", "drift_recovery_censored",
-        "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
+        "drift_recovery_median", "temporal_novelty", "return", "session_length", "return_rate", "coverage", "exposure_gini",
         "intra_list_diversity",
     )  # fmt: skip
 

@@ -33,6 +33,7 @@ relevance (its click probability if shown alone) is >= 0.5.
 | `temporal_novelty` | share of non-empty slate items not recommended to that user before in the recording |
 | `drift_recovery_steps` | mean over measured shift events of the steps until the user's rolling precision@K recovers (see below); censored events count as the cap, 50 |
 | `drift_recovery_censored` | share of measured shift events that were censored |
+| `drift_recovery_median` | median over the same events of the same steps (censored ones count as the cap); bimodal events make it jump to 50 once over half are censored |
 | `drift_events` | number of measured shift events (pre-shift level > 0) |
 | `drift_events_no_pre` | number of shift events left unmeasured because the pre-shift level was 0 (no relevant item shown in the pre window) |
 | `return` | mean over completed sessions of the summed reward |

@@ -131,6 +131,10 @@ class DriftRecovery(NamedTuple):
     censored: float  # share of the measured events that were censored
     events: int  # measured events: shifts with >= min_pre steps before and a positive pre level
     no_pre: int  # shifts with >= min_pre steps before but pre level 0, left out of steps and censored
+    # Median of the same per-event steps (censored ones count as the cap): the statistic the PPO issue's goal
+    # names. Most events either recover within a few steps or are censored, so it sits near the recovered
+    # events' steps while under half are censored and jumps to the cap when more are.
+    median: float = float("nan")
 
 
 def drift_recovery(
@@ -167,7 +171,8 @@ def drift_recovery_stats(
     walking u's steps from t (the shifted step is step 1), the rolling mean is over the last ``roll`` steps since t
     (all of them while fewer); recovery is the first step where it reaches ``frac`` * pre level. An event is
     censored, and counted as ``cap`` steps, when that does not happen within ``cap`` steps, before u's recorded steps
-    run out, or before u's next shift (measured or not). No measured events: steps and censored are NaN.
+    run out, or before u's next shift (measured or not). ``median`` is the median of the same per-event steps. No
+    measured events: steps, censored and median are NaN.
     """
     s = log.num_steps
     prec = precision_per_step(log, k) if s else np.zeros(0)
@@ -194,7 +199,7 @@ def drift_recovery_stats(
     no_pre = int(ev.size - has_pre.sum())
     ev, stop, lo = ev[has_pre], stop[has_pre], lo[has_pre]  # (E,) measured events
     if ev.size == 0:
-        return DriftRecovery(float("nan"), float("nan"), 0, no_pre)
+        return DriftRecovery(float("nan"), float("nan"), 0, no_pre, float("nan"))
     pre = (csum[ev] - csum[lo]) / (ev - lo)  # (E,) all > 0
     upto = ev[:, None] + np.arange(1, cap + 1)[None, :]  # (E, cap) step m of the walk covers sorted rows [ev, upto)
     seen = upto <= stop[:, None]  # the walk only looks at rows of this user before its next shift
@@ -205,4 +210,4 @@ def drift_recovery_stats(
     hit = seen & (rolling >= frac * pre[:, None] - 1e-9)
     recovered = hit.any(axis=1)
     steps = np.where(recovered, hit.argmax(axis=1) + 1, cap)
-    return DriftRecovery(float(steps.mean()), float(np.mean(~recovered)), int(ev.size), no_pre)
+    return DriftRecovery(float(steps.mean()), float(np.mean(~recovered)), int(ev.size), no_pre, float(np.median(steps)))

@@ -128,17 +128,21 @@ def test_drift_recovery() -> None:
     log = _drift_log()
     # events: user 0 -> 7, user 1 -> censored (50), user 2 -> censored (50) and 1: mean 108/4 = 27, 2 of 4 censored
     assert drift_recovery(log) == pytest.approx((27.0, 0.5, 4))
+    # the median of the same steps: 1 7 50 50 -> (7 + 50) / 2
+    assert drift_recovery_stats(log).median == pytest.approx(28.5)
 
 
 def test_drift_recovery_parameters() -> None:
     log = _drift_log()
     # cap 6: user 0 has not recovered by step 6 -> censored at 6: (6 + 6 + 6 + 1) / 4, 3 of 4 censored
     assert drift_recovery(log, cap=6) == pytest.approx((4.75, 0.75, 4))
+    assert drift_recovery_stats(log, cap=6).median == pytest.approx(6.0)  # 1 6 6 6
     # user 0 with pre_window 2: pre = mean(.5 1) = .75, target .675 -> the .7 at step 6 recovers
     # (user 1: pre = mean(1 1), target .9 -> censored; user 2: first pre 1 -> censored, second mean(0 0) = 0 ->
     # not measured, counted in no_pre)
     assert drift_recovery(log, pre_window=2) == pytest.approx(((6 + 50 + 50) / 3, 2 / 3, 3))
     assert drift_recovery_stats(log, pre_window=2).no_pre == 1
+    assert drift_recovery_stats(log, pre_window=2).median == pytest.approx(50.0)  # 6 50 50: over half censored
     # user 0 with roll 2: 0, 0, .25, .75, then [1 1] = 1 >= .7875 -> step 5
     assert drift_recovery(log, roll=2)[0] == pytest.approx((5 + 50 + 50 + 1) / 4)
 
@@ -146,7 +150,8 @@ def test_drift_recovery_parameters() -> None:
 def test_drift_recovery_no_events() -> None:
     steps, censored, events = drift_recovery(StepLog.build([[1, 2], [3, 4]]))
     assert math.isnan(steps) and math.isnan(censored) and events == 0
-    assert drift_recovery_stats(StepLog.build([[1, 2], [3, 4]])).no_pre == 0
+    stats = drift_recovery_stats(StepLog.build([[1, 2], [3, 4]]))
+    assert stats.no_pre == 0 and math.isnan(stats.median)
 
 
 def test_drift_recovery_zero_pre_level_is_not_measured() -> None:
@@ -155,18 +160,19 @@ def test_drift_recovery_zero_pre_level_is_not_measured() -> None:
     # user 1: 1 .5 .5 S0 1 1 -> pre 2/3, target .6; rolling 0, .5, .667 -> recovered at step 3
     log = _seq_log({0: ([0, 0, 0, 0, 0, 1], {3}), 1: ([1, 0.5, 0.5, 0, 1, 1], {3})})
     assert drift_recovery(log) == pytest.approx((3.0, 0.0, 1))
-    assert drift_recovery_stats(log) == pytest.approx(DriftRecovery(3.0, 0.0, 1, 1))
+    assert drift_recovery_stats(log) == pytest.approx(DriftRecovery(3.0, 0.0, 1, 1, 3.0))
     out = summarize(log)
     assert (out["drift_recovery_steps"], out["drift_recovery_censored"]) == pytest.approx((3.0, 0.0))
     assert (out["drift_events"], out["drift_events_no_pre"]) == (1.0, 1.0)
     # only zero-level events: nothing measured (NaN), all counted as no_pre
     only = _seq_log({0: ([0, 0, 0, 0, 1], {3}), 1: ([0, 0, 0, 1], {3})})
     stats = drift_recovery_stats(only)
-    assert math.isnan(stats.steps) and math.isnan(stats.censored) and (stats.events, stats.no_pre) == (0, 2)
+    assert math.isnan(stats.steps) and math.isnan(stats.censored) and math.isnan(stats.median)
+    assert (stats.events, stats.no_pre) == (0, 2)
     # an unmeasured shift still ends the walk of the user's previous event. 1 1 1 S0 0 0 S1 1 with pre_window 3:
     # first pre 1, rolling 0 0 0 until the second shift -> censored (50); second pre mean(0 0 0) = 0 -> no_pre
     chained = _seq_log({0: ([1, 1, 1, 0, 0, 0, 1, 1], {3, 6})})
-    assert drift_recovery_stats(chained, pre_window=3) == pytest.approx(DriftRecovery(50.0, 1.0, 1, 1))
+    assert drift_recovery_stats(chained, pre_window=3) == pytest.approx(DriftRecovery(50.0, 1.0, 1, 1, 50.0))
     # the cut-off matters: relevant items only in the second slot give pre .5 at k = 2 but 0 at k = 1
     second = StepLog.build(
         np.tile([7, 8], (5, 1)),
@@ -174,7 +180,7 @@ def test_drift_recovery_zero_pre_level_is_not_measured() -> None:
         slate_relevant=[[False, True]] * 3 + [[False, False], [True, True]],
         shifted=[False, False, False, True, False],
     )
-    assert drift_recovery_stats(second) == pytest.approx(DriftRecovery(2.0, 0.0, 1, 0))  # rolling 0, .5 >= .45
+    assert drift_recovery_stats(second) == pytest.approx(DriftRecovery(2.0, 0.0, 1, 0, 2.0))  # rolling 0, .5 >= .45
     assert drift_recovery_stats(second, k=1).no_pre == 1
 
 

@@ -58,6 +58,7 @@ def test_keys_and_agreement() -> None:
     assert out["repeated_share"] == pytest.approx(1 / 18)
     # user 0's shift has 3 steps before it: one event; precision .667 .333 0 | .333 vs pre .333 -> recovered at 1
     assert (out["drift_recovery_steps"], out["drift_recovery_censored"], out["drift_events"]) == (1.0, 0.0, 1.0)
+    assert out["drift_recovery_median"] == 1.0
     assert out["precision@3"] == metrics.precision_at_k(log)
     assert out["ndcg@3"] == metrics.ndcg_at_k(log)
     assert out["recall@3_capped"] == metrics.recall_at_k_capped(log)

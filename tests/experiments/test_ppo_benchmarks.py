@@ -131,6 +131,17 @@ def test_goals_are_paired_per_seed_ratios() -> None:
     assert rows["return / sequence-transformer"]["mean"] == pytest.approx((6 / 5 + 9 / 10) / 2)
     assert rows["(return - random) /"]["mean"] == pytest.approx((0.5 + 0.8) / 2)
     assert not rows["(return - random) /"]["met"]
+    assert "median drift recovery / best CF-SVD" not in rows  # a report from before the median was recorded
+    # The median, where recorded: its own best CF/SVD (svd here, 5 against item-knn's 50), per seed 1/5 and 50/5.
+    for name, values in {"ppo": [1.0, 50.0], "svd": [5.0, 5.0], "item-knn": [50.0, 50.0]}.items():
+        table[name]["drift_recovery_median"] = {"values": values}
+    rows = {r["goal"].split(" (")[0]: r for r in goals(table, "ppo")}  # type: ignore[arg-type]
+    median = rows["median drift recovery / best CF-SVD"]
+    assert median["goal"].endswith("(svd)") and median["mean"] == pytest.approx((1 / 5 + 50 / 5) / 2)
+    assert median["target"] == pytest.approx(1 / 3) and not median["met"]
+    assert rows["drift recovery / best CF-SVD"]["mean"] == pytest.approx((10 / 20 + 10 / 40) / 2)  # the mean's, apart
+    for name in ("ppo", "svd", "item-knn"):
+        del table[name]["drift_recovery_median"]
 
     # A world without shifts or arrivals (the stationary control): those goals are n/a, quietly.
     for name in table:
