@@ -52,6 +52,20 @@ def make_world(
     return world, text_features(world.bank, encoder, text_dim)
 
 
+def item_encoding(env: Any) -> dict[str, Any] | None:
+    """``{"encoder", "text_dim"}`` of the freshrec env under ``env`` (through Gymnasium wrappers, SB3 VecEnv
+    wrappers and the SB3 adapter), or None when there is none: what a trained policy's item tokens were made of,
+    saved with the model so that it is never run on items another encoder made."""
+    for _ in range(32):  # wrapper chains are short; the bound only guards against a cycle
+        base = getattr(env, "unwrapped", env)
+        if isinstance(getattr(base, "encoder", None), str) and isinstance(getattr(base, "text_dim", None), int):
+            return {"encoder": base.encoder, "text_dim": base.text_dim}
+        env = getattr(env, "venv", None) or getattr(env, "env", None)
+        if env is None:
+            return None
+    return None
+
+
 def describe_world(regime: str, data: str | Path | None = None) -> str:
     """A string that changes whenever the world of ``regime`` changes (a cache key for burned-in worlds):
     its config (or fitted calibration) and the source of the code that simulates and observes it."""

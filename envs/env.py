@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 from freshrec.envs.core import check_actions, make_world, reset_info, squeeze, step_info
 from freshrec.envs.observation import observation_space, observe
+from freshrec.envs.text.encoder import check_encoder
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.state import WorldState
 
@@ -36,7 +37,8 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ## Action Space
     ``MultiDiscrete([M] * K)``: K positions into the M candidates, slate order = position order.
     A position that repeats an earlier one in the slate is shown as an **empty slot** (the user
-    cannot click it; ``info["repeated_positions"]`` flags it). A position outside [0, M) raises
+    cannot click it; ``info["repeated_positions"]`` flags it). A position whose ``candidate_mask`` is 0 is
+    an empty slot too (item id -1, never clicked, not flagged). A position outside [0, M) raises
     ``ValueError`` naming the slate position, its value and the allowed range.
 
     ## Observation Space
@@ -133,6 +135,8 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         reveal_relevance: bool = False,
     ) -> None:
         self.world, self.text = make_world(regime, config, 1, encoder, text_dim, data)
+        self.encoder = check_encoder(encoder)  # what the item tokens were made of (``item_encoding``)
+        self.text_dim = int(text_dim)
         cfg = self.world.config
         self.config = cfg
         self.reveal_relevance = bool(reveal_relevance)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from freshrec.envs.text.encoder import make_encoder
+from freshrec.envs.text.encoder import check_encoder, make_encoder
 from freshrec.simulators.text import TextBank
 
 _MEMO: dict[tuple[str, str, int], np.ndarray] = {}
@@ -33,8 +33,7 @@ def text_features(bank: TextBank, encoder: str = "minilm", dim: int = 16) -> np.
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
         raise ValueError(f"text_dim = {dim!r}: must be an integer >= 1")
     dim = int(dim)
-    if not isinstance(encoder, str) or not (encoder == "minilm" or encoder.startswith("hashing")):
-        raise ValueError(f"encoder = {encoder!r}: must be 'minilm' or 'hashing[:DIM]'")
+    encoder = check_encoder(encoder)  # one spelling per encoder: one cache file, and errors before encoding
     digest = hashlib.sha1("\n".join(bank.texts).encode()).hexdigest()[:16]
     key = (encoder, digest, dim)
     if key in _MEMO:

@@ -13,6 +13,7 @@ from gymnasium.vector.utils import batch_space
 from freshrec.envs.core import check_actions, make_world, reset_info, step_info
 from freshrec.envs.malloc import keep_freed_heap
 from freshrec.envs.observation import observation_space, observe
+from freshrec.envs.text.encoder import check_encoder
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.state import WorldState
 
@@ -64,7 +65,11 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             or max_episode_steps < 1
         ):
             raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ConfigError(f"num_envs = {num_envs!r}: must be an integer >= 1 (the concurrent sessions)")
         self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim, data)
+        self.encoder = check_encoder(encoder)  # what the item tokens were made of (``item_encoding``)
+        self.text_dim = int(text_dim)
         if tune_malloc:
             keep_freed_heap()
         cfg = self.config = self.world.config

@@ -37,7 +37,8 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def parse_config(cls: type[T], argv: list[str] | None, description: str | None, skip: tuple[str, ...] = ()) -> T:
-    """``cls(**flags)`` from ``argv`` (default ``sys.argv``); the dataclass validates the values."""
+    """``cls(**flags)`` from ``argv`` (default ``sys.argv``); the dataclass validates the values, and a value it
+    refuses ends the program as argparse's own errors do (its message after ``error:``, exit status 2)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     docs = field_docs(cls)
     for f in fields(cls):  # type: ignore[arg-type]
@@ -56,4 +57,8 @@ def parse_config(cls: type[T], argv: list[str] | None, description: str | None, 
             parser.add_argument(flag, type=Path, default=default, help=help_text)
         else:
             parser.add_argument(flag, type=type(default), default=default, help=help_text)
-    return cls(**vars(parser.parse_args(argv)))
+    args = vars(parser.parse_args(argv))
+    try:
+        return cls(**args)
+    except ValueError as e:  # the config's own check (ConfigError too): a usage error, not a traceback
+        parser.error(str(e))

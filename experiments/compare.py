@@ -121,12 +121,17 @@ class CompareConfig:
         models = self.model_paths()
         missing = [a for a in self.agents if needs_model(a) and a not in models]
         if missing:
-            raise ValueError(f"agents {missing} need a trained model: pass models=('{missing[0]}=PATH',)")
+            raise ValueError(
+                f"agents {missing} need a trained model: pass models=('{missing[0]}=PATH',) (CLI: --models {missing[0]}=PATH)"
+            )
         bad = [e for e in self.env_ids if e not in ENV_IDS]
         if bad or not self.env_ids:
             raise ValueError(f"env_ids = {list(self.env_ids)}: each must be one of {sorted(ENV_IDS)}")
         if not 1 <= self.seeds <= len(EVAL_SEEDS):
-            raise ValueError(f"seeds = {self.seeds}: must be in [1, {len(EVAL_SEEDS)}] (the held-out seeds)")
+            raise ValueError(
+                f"seeds = {self.seeds}: must be in [1, {len(EVAL_SEEDS)}], how many of the held-out seeds "
+                f"{list(EVAL_SEEDS)} to run (the first ones)"
+            )
         for name in ("ticks", "num_envs", "burn_in", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")

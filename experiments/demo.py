@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
         else:
             trained = train(tcfg)
         print(f"      {trained.steps:,} steps in {trained.seconds:.0f} s ({trained.steps_per_second:,.0f} env steps/s)")
-        print(f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seeds {seeds}")
+        print(
+            f"[2/2] comparing ppo with {len(cfg.agents)} baselines on {cfg.seeds} held-out seed{'s' * (cfg.seeds > 1)} {seeds}"
+        )
         for record in baselines:
             print(compare.describe(record))
         ccfg = replace(base, agents=(*cfg.agents, "ppo"), models=(f"ppo={trained.best_model_path}",))

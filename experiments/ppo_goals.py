@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{env_id}: {', '.join(agents)} (over held-out worlds: the agents' mean on each)",
                 out[env_id]["across_worlds"],
             )
+    if not out:  # a typo, or the default "ppo" on a report whose PPO ran as ppo-<label>
+        has = sorted({a for table in results.values() for a in table})
+        raise SystemExit(f"{args.results}: no regime has agents {agents} (it has {has}); pick them with --agent")
     return out
 
 

@@ -179,7 +179,7 @@ class ReplayConfig:
     """A data set name or path (see freshrec.simulators.data.loaders.load_dataset)."""
     scorers: tuple[str, ...] = tuple(n for n in SCORERS if n not in NEEDS_MODEL)
     """Scorers to replay (comma-separated names from experiments/replay_scorers.py SCORERS); ``ppo`` is added
-    when ``ppo_model`` is given."""
+    when ``ppo_models`` (``--ppo-models``) is given."""
     cut_fraction: float = 0.8
     """Share of events (in time order) in the train part; in (0, 1)."""
     k: int = 10

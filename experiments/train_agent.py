@@ -21,6 +21,7 @@ training seed and is never a held-out evaluation seed.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -307,8 +308,16 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Train (or resume) a run; returns where it is and how fast it went."""
     if cfg.resume:
         run_dir = Path(cfg.resume)
+        if not (run_dir / "config.json").is_file():
+            raise FileNotFoundError(f"resume = {cfg.resume!r}: no run there (a run folder holds config.json)")
         saved = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
-        # Everything but the display comes from the run being resumed (other flags are ignored).
+        # Everything but the display comes from the run being resumed (other flags are ignored, and said so).
+        default = TrainConfig()
+        ignored = [f.name for f in fields(cfg) if f.name not in ("resume", "progress")
+                   and getattr(cfg, f.name) != getattr(default, f.name)]  # fmt: skip
+        if ignored:
+            print(f"train_agent: --resume continues {run_dir} with its own config; ignored: "
+                  + ", ".join(f"{name} = {getattr(cfg, name)!r}" for name in ignored), file=sys.stderr)  # fmt: skip
         cfg = replace(saved, progress=cfg.progress, resume=cfg.resume)
     else:
         run_dir = new_run_dir(cfg.runs_dir, cfg.run_name(int(time.time())))

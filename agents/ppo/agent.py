@@ -17,6 +17,7 @@ from freshrec.agents.base import Agent
 from freshrec.agents.log import AgentSpec
 from freshrec.agents.oracle import MyopicOracleAgent
 from freshrec.agents.ppo.policy import FreshRecSlatePolicy
+from freshrec.envs.core import item_encoding
 
 
 class PolicyAgent(Agent):
@@ -61,25 +62,50 @@ class PolicyAgent(Agent):
 
 def load_policy(path: str | Path, device: str = "auto") -> FreshRecSlatePolicy:
     """The policy of a saved PPO model (``final_model.zip`` or a checkpoint's ``model.zip``)."""
+    policy, _ = _load(path, device)
+    return policy
+
+
+def _load(path: str | Path, device: str) -> tuple[FreshRecSlatePolicy, dict[str, Any] | None]:
+    """The policy of a saved model and the item encoding it was trained on (None: not recorded, e.g. plain PPO)."""
     from stable_baselines3 import PPO
 
     path = Path(path)
+    if not path.exists() and path.suffix != ".zip" and path.with_suffix(".zip").exists():
+        path = path.with_suffix(".zip")  # as SB3's load does
     if not path.exists():
         raise FileNotFoundError(
             f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)"
         )
-    policy = PPO.load(path, device=device).policy
-    assert isinstance(policy, FreshRecSlatePolicy)
+    model = PPO.load(path, device=device)
+    policy = model.policy
+    if not isinstance(policy, FreshRecSlatePolicy):
+        raise TypeError(
+            f"PPO model {path}: its policy is {type(policy).__name__}; the ppo agent runs FreshRecTransformerPolicy or "
+            "FreshRecMLPPolicy models (slates without repeats), as train_agent makes"
+        )
     policy.set_training_mode(False)
-    return policy
+    return policy, getattr(model, "item_encoding", None)
 
 
 def make_ppo(spec: AgentSpec, seed: int, env: Any, model: str | Path | None = None) -> PolicyAgent:
-    """The registry's factory: a trained PPO model from ``model`` (a path)."""
+    """The registry's factory: a trained PPO model from ``model`` (a path).
+
+    ValueError when the model was trained on items encoded otherwise than ``env``'s (encoder or text_dim):
+    the shapes may agree while the features mean something else.
+    """
     if model is None:
-        raise ValueError("agent 'ppo' needs a trained model: pass models={'ppo': PATH} (CLI: --models ppo=PATH)")
+        raise ValueError("agent 'ppo' needs a trained model: pass model=PATH (CLI: --models ppo=PATH)")
     torch.manual_seed(seed)  # only stochastic slates draw from it
-    agent = PolicyAgent(load_policy(model), env)
+    policy, trained = _load(model, "auto")
+    here = item_encoding(env)
+    if trained is not None and here is not None and trained != here:
+        raise ValueError(
+            f"model {model}: trained on items encoded with encoder = {trained['encoder']!r}, text_dim = "
+            f"{trained['text_dim']}; this env has encoder = {here['encoder']!r}, text_dim = {here['text_dim']} "
+            "(build the env with the model's, e.g. compare --encoder)"
+        )
+    agent = PolicyAgent(policy, env)
     if agent.slate_size != spec.slate_size:
         raise ValueError(f"model {model}: slate size {agent.slate_size}, env slate size {spec.slate_size}")
     return agent

@@ -47,6 +47,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from torch.nn import functional as F
 
 from freshrec.agents.ppo.policy import FreshRecSlatePolicy
+from freshrec.envs.core import item_encoding
 
 
 def slate_choice_loss(scores: torch.Tensor, slates: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
@@ -109,6 +110,8 @@ class FreshRecPPO(PPO):
         self.relevance_coef = float(relevance_coef)
         kwargs.setdefault("rollout_buffer_class", ClickRolloutBuffer)
         super().__init__(policy, env, **kwargs)
+        # Saved with the model (SB3 saves the attributes): the harness refuses to run it on items encoded otherwise.
+        self.item_encoding = item_encoding(env)
         if self.relevance_coef > 0 and "candidate_relevance" not in self.observation_space.spaces:  # type: ignore[attr-defined]
             raise ValueError(
                 f"relevance_coef = {relevance_coef}: the env's observations lack 'candidate_relevance' "

@@ -71,8 +71,16 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         **kwargs: Any,
     ) -> None:
         if precision not in PRECISIONS:
-            raise ValueError(f"precision = {precision!r}: must be one of {list(PRECISIONS)}")
+            raise ValueError(
+                f"precision = {precision!r}: must be one of {list(PRECISIONS)} (for 'auto', pass "
+                "resolve_precision('auto', device), as train_agent does: the policy does not know its device yet)"
+            )
         self.precision = precision
+        if "net_arch" in kwargs and kwargs["net_arch"] not in (None, []):
+            raise ValueError(
+                f"net_arch = {kwargs['net_arch']!r}: the freshrec policies have no SB3 trunk (the heads read the "
+                "features extractor); size them with features_extractor_kwargs (d_model, layers)"
+            )
         if not isinstance(action_space, spaces.MultiDiscrete) or len(set(action_space.nvec.tolist())) != 1:
             raise ValueError(f"action_space = {action_space}: expected MultiDiscrete([M] * K) (a freshrec slate)")
         if not isinstance(observation_space, spaces.Dict):

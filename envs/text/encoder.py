@@ -95,11 +95,28 @@ class HashingEncoder:
         return _normalise(out) * (np.abs(out).sum(axis=1, keepdims=True) > 0)
 
 
+def check_encoder(spec: object) -> str:
+    """The world's encoder name in one spelling, ``"minilm"`` or ``"hashing:DIM"`` (``"hashing"`` is
+    ``"hashing:256"``); ValueError naming the value otherwise, before anything is encoded.
+
+    >>> check_encoder("hashing"), check_encoder("hashing:064")
+    ('hashing:256', 'hashing:64')
+    """
+    if spec == "minilm":
+        return "minilm"
+    if spec == "hashing":
+        return "hashing:256"
+    if isinstance(spec, str) and spec.startswith("hashing:"):
+        dim = spec.partition(":")[2]
+        if dim.isdigit() and int(dim) >= 1:
+            return f"hashing:{int(dim)}"
+    raise ValueError(f"encoder = {spec!r}: must be 'minilm', 'hashing' or 'hashing:DIM' with DIM an integer >= 1")
+
+
 def make_encoder(spec: str = DEFAULT_ENCODER) -> TextEncoder:
     """``minilm`` (bundled default), ``hashing[:DIM]``, or a path to a sentence-transformers folder."""
     if spec == "minilm":
         return SentenceEncoder()
     if spec.startswith("hashing"):
-        _, _, dim = spec.partition(":")
-        return HashingEncoder(int(dim) if dim else 256)
+        return HashingEncoder(int(check_encoder(spec).partition(":")[2]))
     return SentenceEncoder(spec)

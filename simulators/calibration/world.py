@@ -46,8 +46,14 @@ class CalibratedWorld(World):
             if have != want:
                 raise ConfigError(
                     f"{type(getattr(config, group)).__name__}.{name} = {have}: the calibrated world fixes it to "
-                    f"{want} (the real data's size)"
+                    f"{want} (the real data's size); start from the calibrated world's own config, "
+                    "e.g. gymnasium.make('freshrec/MovieLens100K-v0').unwrapped.config.replace(...)"
                 )
+        if num_sessions >= fixed.users.users:  # the base class would say "raise users", which the data fixes
+            raise ConfigError(
+                f"num_sessions = {num_sessions}: must be less than the {fixed.users.users} real users of the "
+                "calibrated world (each session serves a different user)"
+            )
         super().__init__(config, num_sessions)
         self.calibration = calibration
         # Public text: the real titles and genres. The base class's synthetic bank is replaced; only

@@ -16,6 +16,7 @@ from freshrec.agents.log import AgentSpec
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
 from freshrec.agents.ppo.agent import PolicyAgent, load_policy, make_ppo
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
+from freshrec.envs.vector import FreshRecVectorEnv
 
 POLICIES = [FreshRecTransformerPolicy, FreshRecMLPPolicy]
 
@@ -153,8 +154,36 @@ def test_save_load_gives_identical_actions(tmp_path: Any, venv: FreshRecSB3VecEn
     assert agent.predict({k: v[0] for k, v in obs.items()})[0].shape == (5,)
 
 
-def test_make_ppo_needs_a_model() -> None:
-    with pytest.raises(ValueError, match="needs a trained model"):
+def test_make_ppo_needs_a_model(tmp_path: Any, venv: FreshRecSB3VecEnv) -> None:
+    with pytest.raises(ValueError, match=r"needs a trained model: pass model=PATH \(CLI: --models ppo=PATH\)"):
         make_ppo(None, 0, None)  # type: ignore[arg-type]
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_policy("/nonexistent/model.zip")
+    # A model of another policy (SB3's MultiInputPolicy) is refused by name, not by a bare assert.
+    PPO("MultiInputPolicy", venv, n_steps=8, batch_size=16, seed=0, device="cpu").save(tmp_path / "mlp.zip")
+    with pytest.raises(TypeError, match="its policy is MultiInputActorCriticPolicy; the ppo agent runs"):
+        load_policy(tmp_path / "mlp", device="cpu")  # without ".zip", as SB3's load takes it
+
+
+def test_make_ppo_refuses_items_encoded_otherwise(tmp_path: Any, venv: FreshRecSB3VecEnv) -> None:
+    """The item tokens' width does not depend on the encoder: a model trained on hashed features would run on
+    MiniLM ones without a shape error, so FreshRecPPO saves the encoding and make_ppo compares it."""
+    from freshrec.agents.ppo.algorithm import FreshRecPPO
+
+    model = FreshRecPPO(FreshRecTransformerPolicy, venv, n_steps=8, batch_size=16, seed=0, device="cpu")
+    assert model.item_encoding == {"encoder": "hashing:64", "text_dim": 16}
+    model.save(tmp_path / "m.zip")
+    spec = AgentSpec.from_env(venv.env)
+    assert isinstance(make_ppo(spec, 0, venv, model=tmp_path / "m.zip"), PolicyAgent)  # the same encoding
+    other = FreshRecSB3VecEnv(FreshRecVectorEnv(num_envs=4, encoder="hashing:32"))
+    with pytest.raises(ValueError, match="trained on items encoded with encoder = 'hashing:64', text_dim = 16; this"):
+        make_ppo(spec, 0, other, model=tmp_path / "m.zip")
+    assert isinstance(make_ppo(spec, 0, None, model=tmp_path / "m.zip"), PolicyAgent)  # no env: nothing to check
+
+
+def test_policy_kwargs_it_cannot_honour_are_refused(venv: FreshRecSB3VecEnv) -> None:
+    """Once silently replaced (net_arch) or refused without a hint (precision 'auto')."""
+    with pytest.raises(ValueError, match=r"net_arch = \[64, 64\]: the freshrec policies have no SB3 trunk"):
+        PPO(FreshRecTransformerPolicy, venv, policy_kwargs={"net_arch": [64, 64]}, device="cpu")
+    with pytest.raises(ValueError, match=r"precision = 'auto': .*resolve_precision\('auto', device\)"):
+        PPO(FreshRecTransformerPolicy, venv, policy_kwargs={"precision": "auto"}, device="cpu")

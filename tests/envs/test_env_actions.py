@@ -113,6 +113,22 @@ def test_env_arguments(small_config: WorldConfig) -> None:
         make(encoder="bogus")
     with pytest.raises(ValueError, match="text_dim = 0"):
         make(text_dim=0)
+    # A malformed encoder is refused by name before anything is encoded (they once gave int() or modulo errors).
+    for bad in ("hashing:abc", "hashing:0", "hashing:-5", "hashing:", "hashingfoo"):
+        with pytest.raises(ValueError, match=re.escape(f"encoder = {bad!r}: must be 'minilm', 'hashing' or")):
+            make(encoder=bad)
+
+
+def test_item_encoding_is_found_through_wrappers() -> None:
+    from freshrec.envs.core import item_encoding
+    from freshrec.envs.sb3 import FreshRecSB3VecEnv
+
+    env = make(encoder="hashing", text_dim=8)  # "hashing" is hashing:256, in the one spelling the cache uses too
+    assert env.unwrapped.encoder == "hashing:256"  # type: ignore[attr-defined]
+    assert item_encoding(env) == {"encoder": "hashing:256", "text_dim": 8}
+    venv = gymnasium.make_vec("freshrec/DriftingUsers-v0", num_envs=2, encoder="hashing:64")
+    assert item_encoding(FreshRecSB3VecEnv(venv)) == {"encoder": "hashing:64", "text_dim": 16}
+    assert item_encoding(object()) is None
 
 
 def test_small_slates_and_candidate_sets() -> None:
@@ -168,3 +184,20 @@ def test_default_minilm_env_observation_shapes(request: pytest.FixtureRequest, m
     assert np.all(np.linalg.norm(text, axis=1) <= 1 + 1e-5) and np.abs(text).max() > 0.1
     obs, *_ = env.step(env.action_space.sample())
     assert env.observation_space.contains(obs)
+
+
+def test_a_masked_candidate_is_an_empty_slot() -> None:
+    """The documented behaviour: choosing a position whose candidate_mask is 0 shows nothing there."""
+    env = gymnasium.make("freshrec/DriftingUsers-v0", encoder="hashing:64")
+    obs, _ = env.reset(seed=0)
+    for _ in range(200):
+        masked = np.flatnonzero(obs["candidate_mask"] == 0)
+        if masked.size:
+            break
+        obs, *_ = env.step(env.action_space.sample())
+    assert masked.size, "no masked candidate in 200 steps"
+    live = np.flatnonzero(obs["candidate_mask"] == 1)[:4]
+    _, _, _, _, info = env.step(np.r_[masked[0], live])
+    assert info["slate_item_ids"][0] == -1 and (info["slate_item_ids"][1:] >= 0).all()
+    assert info["slate_click_prob"][0] == 0 and info["clicked_position"] != 0
+    assert not info["repeated_positions"].any()

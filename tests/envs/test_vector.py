@@ -271,6 +271,8 @@ def test_vector_truncation_and_no_limit() -> None:
         assert not truncated.any() and not terminated.any()
     with pytest.raises(ConfigError, match="max_episode_steps = 0"):
         FreshRecVectorEnv(num_envs=2, max_episode_steps=0, encoder=HASH)
+    with pytest.raises(ConfigError, match=r"num_envs = 0: must be an integer >= 1"):  # not the world's num_sessions
+        FreshRecVectorEnv(num_envs=0, encoder=HASH)
 
 
 def test_reset_without_seed_starts_new_sessions_in_the_same_world() -> None:

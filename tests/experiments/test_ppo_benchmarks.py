@@ -184,6 +184,8 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "(2 of 3 seeds)" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="lacks agents"):
         ppo_goals.main([str(path), "--agent", "a,zz"])
+    with pytest.raises(SystemExit, match=r"no regime has agents \['ppo'\] \(it has \['a', 'b', 'c', 'svd'\]\)"):
+        ppo_goals.main([str(path)])  # the default agent, absent: once silent, exit status 0
     del table["svd"]  # a report without CF/SVD (say, a diagnostic run): refused by name, not max() of nothing
     path.write_text(json.dumps({"results": {"env": table}}))
     with pytest.raises(SystemExit, match=r"results.json: env: no CF/SVD baseline .* has \['a', 'b', 'c'\]"):

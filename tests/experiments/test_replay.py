@@ -203,7 +203,7 @@ def test_bootstrap_interval_collapses_when_every_user_agrees() -> None:
     assert 0.0 <= low < 2 / 6 < high <= 1.0
 
 
-def test_bad_input_names_the_value_and_the_allowed_range() -> None:
+def test_bad_input_names_the_value_and_the_allowed_range(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match=r"unknown scorer\(s\) \['nope'\].*most-popular"):
         ReplayConfig(scorers=("markov", "nope"))
     for bad in (0.0, 1.0, 1.5):
@@ -215,5 +215,6 @@ def test_bad_input_names_the_value_and_the_allowed_range() -> None:
         ReplayConfig(svd_rank=0)
     with pytest.raises(ValueError, match=r"fixed: scores must be 5 finite numbers, got shape \(4,\)"):
         replay(hand_log(), Fixed([1.0, 2.0, 3.0, 4.0]))
-    with pytest.raises(ValueError, match="nope"):
+    with pytest.raises(SystemExit) as stop:  # on the command line: argparse's usage error, not a traceback
         main(["--scorers", "nope", "--no-progress"])
+    assert stop.value.code == 2 and "error: unknown scorer(s) ['nope']" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -118,12 +119,18 @@ def test_kill_and_resume_continues_as_the_uninterrupted_run(tmp_path: Path) -> N
     assert scalars(run)["eval/ctr"] == [1024, 2048, 3072, 4096]
 
 
-def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
+def test_resume_needs_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "empty"
     (run / "checkpoints").mkdir(parents=True)
     (run / "config.json").write_text(json.dumps(tiny(tmp_path).to_json()))
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train(tiny(tmp_path, resume=str(run)))
+    # Flags beside --resume are ignored (the run's own config continues it), and the user is told which.
+    assert re.search(
+        r"--resume continues .*empty with its own config; ignored: .*total_steps = ", capsys.readouterr().err
+    )
+    with pytest.raises(FileNotFoundError, match=r"resume = '.*nowhere': no run there \(a run folder holds config"):
+        train(TrainConfig(resume=str(tmp_path / "nowhere")))
 
 
 @pytest.mark.parametrize(

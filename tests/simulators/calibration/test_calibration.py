@@ -150,6 +150,9 @@ def test_calibrated_world_rejects_a_config_that_changes_the_data_sizes() -> None
     cal = toy_calibration()
     with pytest.raises(ConfigError, match=r"CatalogConfig.slots = 50: the calibrated world fixes it to 40"):
         CalibratedWorld(cal, 1, cal.world_config().replace(catalog__slots=50))
+    users = cal.world_config().users.users
+    with pytest.raises(ConfigError, match=rf"num_sessions = {users}: must be less than the {users} real users"):
+        CalibratedWorld(cal, users)  # not "raise users", which the data fixes
 
 
 def test_bad_calibration_config_and_too_small_logs_are_named() -> None:
