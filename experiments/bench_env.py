@@ -30,6 +30,7 @@ import gymnasium
 import numpy as np
 
 import freshrec.envs  # noqa: F401  (registers the ids)
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.simulators.config import WorldConfig
 
 ENV_ID = "freshrec/DriftingUsers-v0"
@@ -126,14 +127,16 @@ def recsim(python: str, candidates: int, rounds: int) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run every measurement, print the table, write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per figure (median reported)")
     parser.add_argument("--single-steps", type=int, default=10_000, help="steps per round of the single env")
     parser.add_argument("--user-steps", type=int, default=200_000, help="user-steps per round of the vector env")
     parser.add_argument("--sizes", default="1,64,1024,16384", help="vector env N values")
     parser.add_argument("--encoder", default="minilm", help="text encoder (features are precomputed either way)")
     parser.add_argument("--recsim-python", default=None, help="python of RecSim's venv (optional)")
-    parser.add_argument("--json", type=Path, default=Path("experiments/results/bench_env.json"))
+    parser.add_argument(
+        "--json", type=Path, default=Path("experiments/results/bench_env.json"), help="where the figures go"
+    )
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}

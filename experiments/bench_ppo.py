@@ -55,6 +55,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -132,7 +133,7 @@ def measure(name: str, rounds: int, device: str, encoder: str, updates_only: boo
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per variant (median reported)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--encoder", default="minilm", help='item text encoder ("minilm" or "hashing:DIM")')
@@ -143,7 +144,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--updates-only", action="store_true",
         help="time PPO's update alone (seconds per update over one rollout) instead of whole rounds",
     )  # fmt: skip
-    parser.add_argument("--json", type=Path, default=Path("experiments/results/bench_ppo.json"))
+    parser.add_argument(
+        "--json", type=Path, default=Path("experiments/results/bench_ppo.json"), help="where the figures go"
+    )
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # one variant, rates as JSON on stdout
     args = parser.parse_args(argv)
     if args.worker:

@@ -27,6 +27,7 @@ from freshrec.agents.sequence.popularity import MostPopular
 from freshrec.agents.sequence.suite import COLD_ITEM_MAX_TRAIN, Suite
 from freshrec.agents.sequence.trainer import TrainConfig
 from freshrec.agents.sequence.transformer import ModelConfig
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.simulators.data.loaders import load_dataset
 
 RESULTS = Path("experiments/results")  # relative to the repository root, where this runs
@@ -104,14 +105,14 @@ def run_suite(
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--dataset", default="ml-100k", help="A data set name or path (see load_dataset).")
     parser.add_argument("--encoder", default="minilm", help="minilm, hashing[:DIM] or a model folder.")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="At most this many epochs.")
     parser.add_argument("--workers", type=int, default=None, help="Training processes (default: one per model).")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_sequence_ml100k"), help="For results.json.")
     parser.add_argument("--peer", type=Path, default=PEER, help="The peer's result file (skipped when absent).")
-    parser.add_argument("--out", type=Path, default=RESULTS / "ml100k.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ml100k.json", help="where the figures go")
     parser.add_argument("--quiet", action="store_true", help="No progress bars or printed results.")
     args = parser.parse_args(argv)
     started = time.perf_counter()

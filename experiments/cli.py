@@ -36,6 +36,10 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The scripts' ``--help``: their module docstring as written, and every flag's default."""
+
+
 def parse_config(cls: type[T], argv: list[str] | None, description: str | None, skip: tuple[str, ...] = ()) -> T:
     """``cls(**flags)`` from ``argv`` (default ``sys.argv``); the dataclass validates the values, and a value it
     refuses ends the program as argparse's own errors do (its message after ``error:``, exit status 2)."""
@@ -46,7 +50,8 @@ def parse_config(cls: type[T], argv: list[str] | None, description: str | None, 
             continue
         flag = "--" + f.name.replace("_", "-")
         default: Any = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc,operator]
-        help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
+        shown = ",".join(default) if isinstance(default, tuple) else default  # as typed: comma-separated
+        help_text = f"{docs.get(f.name, '')} (default: {shown})".replace("%", "%%")
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         elif isinstance(default, tuple):

@@ -36,6 +36,7 @@ from typing import Any
 
 from freshrec.agents.registry import DIAGNOSTICS, REWEIGHTED_ORACLE
 from freshrec.experiments.burn_in import burn_in
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.compare import CompareConfig, run_one
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
@@ -90,7 +91,7 @@ def table(result: dict[str, dict[str, Any]], worlds: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument(
         "--weights", default="0,0.15,0.45,0.6,0.9", help="comma-separated boredom weights in [0, 100] (may be empty)"
     )
@@ -98,14 +99,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--also", default="", help="comma-separated diagnostic agents to run beside them (oracle-rollout)"
     )
-    parser.add_argument("--env-id", default="freshrec/DriftingUsers-v0")
+    parser.add_argument("--env-id", default="freshrec/DriftingUsers-v0", help="registered env id")
     parser.add_argument("--ticks", type=int, default=1000, help="ticks per world")
     parser.add_argument("--num-envs", type=int, default=256, help="sessions per world")
     parser.add_argument("--burn-in", type=int, default=300, help="ticks of the harness's logging policy first")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="runs land in RUNS_DIR/oracle_boredom")
     parser.add_argument("--encoder", default="minilm", help='item text encoder: "minilm" or "hashing:DIM"')
     parser.add_argument("--json", type=Path, default=None, help="write the per-world figures and the ratios here")
-    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     parser.add_argument(
         "--from-report", type=Path, default=None,
         help="summarise this harness results.json (the held-out run) instead of running; other flags but --env-id "

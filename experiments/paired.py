@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 Models = dict[str, str]  # agent name -> the model file the harness gave it (``--models name=path``)
@@ -134,7 +135,7 @@ def format_table(rows: list[dict[str, Any]], agents: list[str], baseline: list[s
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("results", type=Path, nargs="+", help="harness results.json files holding --agents")
     parser.add_argument("--agents", required=True, help="comma-separated agents of the recipe compared (A)")
     parser.add_argument(

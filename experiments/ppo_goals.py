@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from freshrec.envs.metrics.summary import RANKING_RECALL
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
@@ -138,7 +139,7 @@ def _print(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("results", type=Path, help="a harness results.json")
     parser.add_argument("--agent", default="ppo", help="the agent to check; comma-separated: one per training seed")
     args = parser.parse_args(argv)

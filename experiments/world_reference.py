@@ -15,6 +15,7 @@ import argparse
 
 import numpy as np
 
+from freshrec.experiments.cli import HelpFormatter
 from freshrec.simulators.config import WorldConfig
 from freshrec.simulators.world import World
 
@@ -46,10 +47,10 @@ def run(policy: str, regime: str, sessions: int, ticks: int, seed: int) -> tuple
 
 def main(argv: list[str] | None = None) -> None:
     """Print a Markdown table: regime x policy."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, default=256)
-    parser.add_argument("--ticks", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--sessions", type=int, default=256, help="concurrent sessions")
+    parser.add_argument("--ticks", type=int, default=600, help="world ticks")
+    parser.add_argument("--seed", type=int, default=0, help="world seed")
     args = parser.parse_args(argv)
     print("| regime | random CTR | random session length | oracle CTR | oracle session length |")
     print("|---|---|---|---|---|")

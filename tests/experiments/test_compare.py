@@ -127,3 +127,15 @@ def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
         tiny(tmp_path, agents=("random",), models=("ppo",))
     cfg = tiny(tmp_path, agents=("ppo", "ppo-seed1"), models=("ppo=a.zip", "ppo-seed1=b.zip"))
     assert cfg.model_paths() == {"ppo": "a.zip", "ppo-seed1": "b.zip"}
+
+
+def test_help_shows_every_default_as_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    from freshrec.experiments import compare, world_reference
+
+    with pytest.raises(SystemExit):
+        compare.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "(default: random,most-popular,trending," in text and "('random'" not in text  # not a Python tuple
+    with pytest.raises(SystemExit):
+        world_reference.main(["--help"])  # a hand-written parser: defaults come from the shared formatter
+    assert "concurrent sessions (default: 256)" in " ".join(capsys.readouterr().out.split())
