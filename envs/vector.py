@@ -85,7 +85,11 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """A new world when ``seed`` is given (or on the first reset); otherwise new sessions in the same world."""
+        """A new world when ``seed`` is given (or on the first reset); otherwise new sessions in the same world.
+
+        A list of seeds (Gymnasium's per-env form) seeds the world with its first: the sessions share one world
+        and one generator, so there is nothing for the others to seed.
+        """
         if isinstance(seed, list | tuple):
             # One world serves every session, so one seed: the first one (Gymnasium passes a list).
             seed = None if not seed else seed[0]
