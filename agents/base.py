@@ -73,6 +73,11 @@ class Agent:
 
     def act(self, observation: dict[str, np.ndarray], deterministic: bool) -> np.ndarray:
         """(N, K) slates for a batched observation: the top K of ``rank``."""
+        mask = observation.get("candidate_mask")
+        if mask is not None and not 1 <= self.slate_size <= mask.shape[-1]:  # a bad K would give a short slate
+            raise ValueError(
+                f"{type(self).__name__}.slate_size = {self.slate_size}: must be in [1, {mask.shape[-1]}] (the candidates)"
+            )
         return self.rank(observation, self.slate_size, deterministic)
 
     def predict(

@@ -50,8 +50,17 @@ class SentenceEncoder:
         if not (model_dir / "config.json").exists() and not (model_dir / "modules.json").exists():
             raise FileNotFoundError(f"{model_dir} is not a sentence-transformers model folder")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-        self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        # The caller says what is being encoded (features.py); transformers' own "Loading weights" bar would show
+        # even under --no-progress, so it is off while the model loads.
+        shown = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        finally:
+            if shown:
+                hf_logging.enable_progress_bar()
         self.batch_size = batch_size
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of() or 0)

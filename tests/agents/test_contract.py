@@ -130,3 +130,12 @@ def test_recommenders_without_rank_are_scored_on_slates() -> None:
 def test_unknown_agent_is_named() -> None:
     with pytest.raises(ValueError, match="agent 'nope'"):
         make_agent("nope", AgentSpec(5, 32, 19, 16), 0, None)
+
+
+def test_a_slate_size_the_candidates_cannot_fill_is_named() -> None:
+    from freshrec.agents.popular import MostPopularLogAgent
+
+    _, obs, _ = _burned_in(ticks=1)
+    for k in (0, 33):  # once accepted: an empty slate, or (N, 32) slates from an agent asked for 33
+        with pytest.raises(ValueError, match=rf"MostPopularLogAgent.slate_size = {k}: must be in \[1, 32\]"):
+            MostPopularLogAgent(slate_size=k).act(obs, True)
