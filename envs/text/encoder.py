@@ -50,10 +50,11 @@ class SentenceEncoder:
         if not (model_dir / "config.json").exists() and not (model_dir / "modules.json").exists():
             raise FileNotFoundError(f"{model_dir} is not a sentence-transformers model folder")
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        from transformers.utils import logging as transformers_logging
 
         # The caller says what is being encoded (features.py); transformers' own "Loading weights" bar would show
         # even under --no-progress, so it is off while the model loads.
+        hf_logging: Any = transformers_logging  # untyped in some transformers versions, typed in others
         shown = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
         try:
