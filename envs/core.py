@@ -54,16 +54,30 @@ def make_world(
 
 def item_encoding(env: Any) -> dict[str, Any] | None:
     """``{"encoder", "text_dim"}`` of the freshrec env under ``env`` (through Gymnasium wrappers, SB3 VecEnv
-    wrappers and the SB3 adapter), or None when there is none: what a trained policy's item tokens were made of,
-    saved with the model so that it is never run on items another encoder made."""
+    wrappers, SB3's own vector envs such as ``DummyVecEnv`` and ``SubprocVecEnv``, and the SB3 adapter), or None
+    when there is none: what a trained policy's item tokens were made of, saved with the model so that it is never
+    run on items another encoder made."""
     for _ in range(32):  # wrapper chains are short; the bound only guards against a cycle
         base = getattr(env, "unwrapped", env)
-        if isinstance(getattr(base, "encoder", None), str) and isinstance(getattr(base, "text_dim", None), int):
-            return {"encoder": base.encoder, "text_dim": base.text_dim}
-        env = getattr(env, "venv", None) or getattr(env, "env", None)
-        if env is None:
+        found = _encoding(getattr(base, "encoder", None), getattr(base, "text_dim", None))
+        if found is not None:
+            return found
+        inner = next((getattr(env, a) for a in ("venv", "env") if getattr(env, a, None) is not None), None)
+        if inner is None:
+            # SB3's vector envs of separate envs (DummyVecEnv, SubprocVecEnv) hold them out of reach, possibly in
+            # other processes: ask the first through the VecEnv API. has_attr first, since a missing attribute in
+            # get_attr kills a SubprocVecEnv's worker.
+            has, get = getattr(env, "has_attr", None), getattr(env, "get_attr", None)
+            if callable(has) and callable(get) and has("encoder") and has("text_dim"):
+                return _encoding(get("encoder", indices=[0])[0], get("text_dim", indices=[0])[0])
             return None
+        env = inner
     return None
+
+
+def _encoding(encoder: Any, text_dim: Any) -> dict[str, Any] | None:
+    ok = isinstance(encoder, str) and isinstance(text_dim, int)
+    return {"encoder": encoder, "text_dim": text_dim} if ok else None
 
 
 def describe_world(regime: str, data: str | Path | None = None) -> str:

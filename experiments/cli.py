@@ -37,12 +37,27 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The scripts' ``--help``: their module docstring as written, and every flag's default."""
+    """The scripts' ``--help``: their module docstring as written, and every flag's default, except where a
+    default would only mislead: a switch (``--no-progress`` is not "default: True"), a required flag, and an
+    unset one (None or empty: its help says what leaving it out does)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        unset = action.default is None or (isinstance(action.default, str | tuple | list) and not action.default)
+        if action.required or action.nargs == 0 or unset:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def parse_config(cls: type[T], argv: list[str] | None, description: str | None, skip: tuple[str, ...] = ()) -> T:
     """``cls(**flags)`` from ``argv`` (default ``sys.argv``); the dataclass validates the values, and a value it
     refuses ends the program as argparse's own errors do (its message after ``error:``, exit status 2)."""
+    return parse_flags(cls, argv, description, skip)[0]
+
+
+def parse_flags(
+    cls: type[T], argv: list[str] | None, description: str | None, skip: tuple[str, ...] = ()
+) -> tuple[T, frozenset[str]]:
+    """``parse_config``, and the names of the fields whose flags ``argv`` gave (set to their default or not)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     docs = field_docs(cls)
     for f in fields(cls):  # type: ignore[arg-type]
@@ -51,19 +66,20 @@ def parse_config(cls: type[T], argv: list[str] | None, description: str | None, 
         flag = "--" + f.name.replace("_", "-")
         default: Any = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc,operator]
         shown = ",".join(default) if isinstance(default, tuple) else default  # as typed: comma-separated
-        help_text = f"{docs.get(f.name, '')} (default: {shown})".replace("%", "%%")
+        # An empty default (a path or list left unset) shows as none, not as "(default: )".
+        help_text = f"{docs.get(f.name, '')} (default: {shown if shown != '' else 'none'})".replace("%", "%%")
+        # Flags not given stay out of the namespace (SUPPRESS), so they are known; the dataclass fills its defaults.
         if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         elif isinstance(default, tuple):
             parser.add_argument(
-                flag, type=lambda s: tuple(x for x in s.split(",") if x), default=default, help=help_text
+                flag, type=lambda s: tuple(x for x in s.split(",") if x), default=argparse.SUPPRESS, help=help_text
             )
-        elif isinstance(default, Path):
-            parser.add_argument(flag, type=Path, default=default, help=help_text)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=help_text)
+            kind = Path if isinstance(default, Path) else type(default)
+            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=help_text)
     args = vars(parser.parse_args(argv))
     try:
-        return cls(**args)
+        return cls(**args), frozenset(args)
     except ValueError as e:  # the config's own check (ConfigError too): a usage error, not a traceback
         parser.error(str(e))

@@ -37,6 +37,7 @@ from freshrec.envs.core import reset_info
 from freshrec.envs.metrics import Recorder, StepLog
 from freshrec.envs.metrics.summary import RANKING_RECALL
 from freshrec.envs.registration import ENV_IDS
+from freshrec.envs.text.encoder import check_encoder
 from freshrec.experiments.burn_in import LOGGING_EPSILON, BurnIn, burn_in
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.evaluate import mean_ci
@@ -139,6 +140,7 @@ class CompareConfig:
             raise ValueError(f"threads = {self.threads}: must be >= 0 (0: torch's default)")
         if not 0.0 <= self.logging_epsilon <= 1.0:
             raise ValueError(f"logging_epsilon = {self.logging_epsilon}: must be in [0, 1]")
+        check_encoder(self.encoder)  # by name, before any burn-in
 
     def model_paths(self) -> dict[str, str]:
         """Agent name -> model path, from ``models``."""
@@ -259,8 +261,12 @@ def run(cfg: CompareConfig, after_each: Callable[[RunRecord], None] | None = Non
         import torch
 
         torch.set_num_threads(cfg.threads)
-    records = []
+    from freshrec.agents.ppo.agent import check_model_encoder
+
     env_kwargs = {"encoder": cfg.encoder, **cfg.extra}
+    for path in cfg.model_paths().values():  # a missing or mismatched model is said before the first burn-in
+        check_model_encoder(path, env_kwargs["encoder"])
+    records = []
     for env_id in cfg.env_ids:
         for seed in EVAL_SEEDS[: cfg.seeds]:
             start = burn_in(

@@ -50,15 +50,33 @@ def verdict(values: list[float], target: float, higher: bool) -> dict[str, Any]:
     return {"mean": m, "ci95": h, "met": bool(met) and not math.isnan(m), "clears": bool(clears) and not math.isnan(h)}
 
 
-def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -> list[dict[str, Any]]:
+OPTIONAL = (RANKING_RECALL, "drift_recovery_median")  # keys that reports written before they were recorded lack
+
+
+def optional_goals(table: dict[str, dict[str, dict[str, Any]]], agents: list[str]) -> set[str]:
+    """Which of the ``OPTIONAL`` keys every one of ``agents`` and every CF/SVD baseline in ``table`` holds (not all
+    NaN), so that one table's agents are checked on the same goals and their rows pair up over training seeds."""
+
+    def has(name: str, key: str) -> bool:
+        return key in table[name] and not np.isnan(np.asarray(table[name][key]["values"], float)).all()
+
+    return {key for key in OPTIONAL if all(has(a, key) for a in [*agents, *(b for b in CF_SVD if b in table)])}
+
+
+def goals(
+    table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5, optional: set[str] | None = None
+) -> list[dict[str, Any]]:
     """One row per goal: what, the per-seed values' mean and CI, the target, and whether the mean meets it.
 
-    ValueError if ``table`` holds none of the CF/SVD baselines the goals are set against.
+    ``optional``: which of the ``OPTIONAL`` goals to check; by default those ``agent`` and the baselines all have
+    (``optional_goals``). ValueError if ``table`` holds none of the CF/SVD baselines the goals are set against.
     """
     if not any(a in table for a in CF_SVD):
         raise ValueError(
             f"no CF/SVD baseline to set the goals against: needs one of {list(CF_SVD)}, has {sorted(table)}"
         )
+    if optional is None:
+        optional = optional_goals(table, [agent])
 
     def vals(name: str, key: str) -> np.ndarray:
         return np.asarray(table[name][key]["values"], float)
@@ -77,7 +95,7 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
 
     b = best("return")
     add(f"return / best CF-SVD ({b})", vals(agent, "return") / vals(b, "return"), 1.5)
-    if RANKING_RECALL in table[agent] and not np.isnan(vals(agent, RANKING_RECALL)).all():
+    if RANKING_RECALL in optional:
         b = best(RANKING_RECALL)
         add(f"{RANKING_RECALL} / best CF-SVD ({b})", vals(agent, RANKING_RECALL) / vals(b, RANKING_RECALL), 1.3)
     b = best(f"recall@{k}")
@@ -85,7 +103,7 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     b = best("drift_recovery_steps", higher=False)
     add(f"drift recovery / best CF-SVD ({b})", vals(agent, "drift_recovery_steps") / vals(b, "drift_recovery_steps"),
         1 / 3, higher=False)  # fmt: skip
-    if "drift_recovery_median" in table[agent]:  # reports written before it was recorded lack it
+    if "drift_recovery_median" in optional:
         # The issue's goal names the median; the mean above is what the reports have given since the baselines.
         b = best("drift_recovery_median", higher=False)
         add(f"median drift recovery / best CF-SVD ({b})",
@@ -101,13 +119,24 @@ def goals(table: dict[str, dict[str, dict[str, Any]]], agent: str, k: int = 5) -
     return rows
 
 
+def _by_goal(per_agent: list[list[dict[str, Any]]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each goal of the first agent with every agent's row for it, paired by the goal's text; ValueError when the
+    agents were not checked on the same goals (``goals`` called without one shared ``optional``)."""
+    names = [[r["goal"] for r in rows] for rows in per_agent]
+    if any(set(n) != set(names[0]) for n in names):
+        raise ValueError(f"the agents were checked on different goals: {names}")
+    return [
+        (first, [next(r for r in rows if r["goal"] == first["goal"]) for rows in per_agent]) for first in per_agent[0]
+    ]
+
+
 def across_seeds(per_agent: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Each goal over training seeds, from ``goals``' rows of each agent (one agent per training seed): the
     agents' per-held-out-seed means are one value each, summarised as mean ± 95% CI over agents."""
     rows = []
-    for i, first in enumerate(per_agent[0]):
-        values = [agent_rows[i]["mean"] for agent_rows in per_agent]  # goals come in one order for every agent
-        meeting = sum(bool(agent_rows[i]["met"]) for agent_rows in per_agent)
+    for first, same in _by_goal(per_agent):
+        values = [r["mean"] for r in same]
+        meeting = sum(bool(r["met"]) for r in same)
         rows.append(
             {**first, **verdict(values, first["target"], first["higher"]), "values": values, "agents_meeting": meeting}
         )
@@ -118,8 +147,8 @@ def across_worlds(per_agent: list[list[dict[str, Any]]]) -> list[dict[str, Any]]
     """Each goal over held-out worlds, from ``goals``' rows of each agent (one agent per training seed): on each
     world the agents' mean is one value, summarised as mean ± 95% CI over the worlds."""
     rows = []
-    for i, first in enumerate(per_agent[0]):
-        per_world = np.mean([agent_rows[i]["values"] for agent_rows in per_agent], axis=0)  # (worlds,)
+    for first, same in _by_goal(per_agent):
+        per_world = np.mean([r["values"] for r in same], axis=0)  # (worlds,)
         values = [float(x) for x in per_world]
         rows.append({**first, **verdict(values, first["target"], first["higher"]), "values": values})
     return rows
@@ -145,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())["results"]
     agents = [a for a in args.agent.split(",") if a]
+    if not agents:
+        parser.error(f"--agent {args.agent!r} names no agent")
     out: dict[str, Any] = {}
     for env_id, table in results.items():
         missing = [a for a in agents if a not in table]
@@ -153,7 +184,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 raise SystemExit(f"{args.results}: {env_id} lacks agents {missing} (it has {sorted(table)})")
             continue
         try:
-            out[env_id] = {a: goals(table, a) for a in agents}
+            optional = optional_goals(table, agents)  # one set of goals for the table's agents, so rows pair up
+            out[env_id] = {a: goals(table, a, optional=optional) for a in agents}
         except ValueError as e:
             raise SystemExit(f"{args.results}: {env_id}: {e}") from None
         for a in agents:

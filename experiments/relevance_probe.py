@@ -249,11 +249,14 @@ def fit(
     return losses
 
 
-def agreement_of(path: str, data: dict[str, np.ndarray], relevance: np.ndarray, k: int, batch_size: int) -> float:
-    """Top-k agreement with the oracle of the deterministic slates of the PPO model saved at ``path`` on ``data``."""
+def agreement_of(
+    path: str, data: dict[str, np.ndarray], relevance: np.ndarray, k: int, batch_size: int, encoder: str
+) -> float:
+    """Top-k agreement with the oracle of the deterministic slates of the PPO model saved at ``path`` on ``data``
+    (items made by ``encoder``: a model trained on another's is refused)."""
     from freshrec.agents.ppo.agent import PolicyAgent, load_policy
 
-    agent = PolicyAgent(load_policy(path, device="cpu"))
+    agent = PolicyAgent(load_policy(path, device="cpu", encoder=encoder))
     if agent.reads_relevance:  # trained with the hidden relevance revealed: given it, as in training
         data = {**data, "candidate_relevance": relevance}
     slates = np.concatenate(
@@ -333,7 +336,7 @@ def run(cfg: ProbeConfig) -> Path:
         "apart_cross_entropy_bounds": bounds,
         "apart_explained": explained,
         "apart_also_topk_agreement": {
-            path: agreement_of(path, apart, apart_relevance, k, cfg.batch_size) for path in cfg.also
+            path: agreement_of(path, apart, apart_relevance, k, cfg.batch_size, cfg.encoder) for path in cfg.also
         },
         "seconds": round(time.perf_counter() - began, 1),
     }

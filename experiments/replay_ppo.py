@@ -47,7 +47,7 @@ class PPOScorer(HistoryScorer):
     def __init__(self, model: str | Path, data: str = "ml-100k", encoder: str = "minilm") -> None:
         from freshrec.agents.ppo.agent import load_policy
 
-        self.policy = load_policy(model, device="cpu")
+        self.policy = load_policy(model, device="cpu", encoder=encoder)  # refuses one trained on other items
         self.data, self.encoder = data, encoder
         space = self.policy.observation_space
         assert isinstance(space, spaces.Dict)

@@ -134,7 +134,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--burn-in", type=int, default=300, help="ticks of the harness's logging policy first")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: see the README's speed notes)")
     parser.add_argument("--baseline", default="", help="an experiment to pair the others with, seed by seed")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="where to write the figures (default: select_runs.json in the first path)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(max(args.threads, 1))
     try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from freshrec.experiments.checkpoints import (
     new_run_dir,
     restore_pending_logs,
 )
-from freshrec.experiments.cli import parse_config
+from freshrec.experiments.cli import parse_flags
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 from freshrec.experiments.train_callback import (  # noqa: F401  (evaluate, eval_tags: the script's API)
     BEST_MODEL,
@@ -304,8 +305,11 @@ class TrainResult:
     validation: dict[str, float]
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train (or resume) a run; returns where it is and how fast it went."""
+def train(cfg: TrainConfig, given: Collection[str] | None = None) -> TrainResult:
+    """Train (or resume) a run; returns where it is and how fast it went.
+
+    ``given``: the fields the caller set (the command line's flags); a resume names those it ignores. Without it,
+    the fields that differ from ``TrainConfig``'s defaults are named (one set to its default goes unsaid)."""
     if cfg.resume:
         run_dir = Path(cfg.resume)
         if not (run_dir / "config.json").is_file():
@@ -313,8 +317,9 @@ def train(cfg: TrainConfig) -> TrainResult:
         saved = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
         # Everything but the display comes from the run being resumed (other flags are ignored, and said so).
         default = TrainConfig()
-        ignored = [f.name for f in fields(cfg) if f.name not in ("resume", "progress")
-                   and getattr(cfg, f.name) != getattr(default, f.name)]  # fmt: skip
+        if given is None:  # a config built in code: name the fields set away from the defaults
+            given = [f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(default, f.name)]
+        ignored = [f.name for f in fields(cfg) if f.name in given and f.name not in ("resume", "progress")]
         if ignored:
             print(f"train_agent: --resume continues {run_dir} with its own config; ignored: "
                   + ", ".join(f"{name} = {getattr(cfg, name)!r}" for name in ignored), file=sys.stderr)  # fmt: skip
@@ -393,8 +398,8 @@ def _log_hparams(model: PPO, cfg: TrainConfig) -> None:
 
 def main(argv: list[str] | None = None) -> TrainResult:
     """Command line entry point."""
-    cfg = parse_config(TrainConfig, argv, __doc__)
-    result = train(cfg)
+    cfg, given = parse_flags(TrainConfig, argv, __doc__)
+    result = train(cfg, given)
     print(
         f"{result.steps:,} steps in {result.seconds:.0f} s ({result.steps_per_second:,.0f} env steps/s); "
         f"final model: {result.model_path}; best on validation: {result.best_model_path}\n"

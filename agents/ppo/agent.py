@@ -18,6 +18,7 @@ from freshrec.agents.log import AgentSpec
 from freshrec.agents.oracle import MyopicOracleAgent
 from freshrec.agents.ppo.policy import FreshRecSlatePolicy
 from freshrec.envs.core import item_encoding
+from freshrec.envs.text.encoder import check_encoder
 
 
 class PolicyAgent(Agent):
@@ -60,23 +61,60 @@ class PolicyAgent(Agent):
         return ranking.cpu().numpy()
 
 
-def load_policy(path: str | Path, device: str = "auto") -> FreshRecSlatePolicy:
-    """The policy of a saved PPO model (``final_model.zip`` or a checkpoint's ``model.zip``)."""
+def load_policy(path: str | Path, device: str = "auto", encoder: str | None = None) -> FreshRecSlatePolicy:
+    """The policy of a saved PPO model (``final_model.zip`` or a checkpoint's ``model.zip``).
+
+    ``encoder``: the encoder that will make the items it scores; ValueError when the model was trained on items
+    another made (``check_model_encoder``)."""
+    if encoder is not None:
+        check_model_encoder(path, encoder)
     policy, _ = _load(path, device)
     return policy
+
+
+def model_path(path: str | Path) -> Path:
+    """``path``, or ``path`` + ".zip" when only that exists (as SB3's load finds it); FileNotFoundError naming
+    it when neither does."""
+    path = Path(path)
+    if not path.exists() and Path(f"{path}.zip").exists():
+        path = Path(f"{path}.zip")  # appended, as SB3 does: "model.v2" is "model.v2.zip", not "model.zip"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)"
+        )
+    return path
+
+
+def saved_item_encoding(path: str | Path) -> dict[str, Any] | None:
+    """The item encoding a model was trained on (``FreshRecPPO.item_encoding``), read from its saved data without
+    building the policy; None when not recorded (plain PPO, or saved before it was)."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    data, _, _ = load_from_zip_file(model_path(path), load_data=True, device="cpu")
+    found = (data or {}).get("item_encoding")
+    return found if isinstance(found, dict) else None
+
+
+def check_model_encoder(path: str | Path, encoder: str) -> None:
+    """ValueError when the model at ``path`` was trained on items another encoder made than ``encoder``: checked
+    before anything is built (compare does so before its first burn-in); ``make_ppo`` checks text_dim too."""
+    trained = saved_item_encoding(path)
+    try:
+        here = check_encoder(encoder)
+    except ValueError:
+        here = encoder  # a model folder, say: no freshrec env was built with it, so it never matches
+    if trained is not None and trained["encoder"] != here:
+        raise ValueError(
+            f"model {path}: trained on items encoded with encoder = {trained['encoder']!r}; asked to score items "
+            f"encoded with encoder = {here!r} (pass the model's, e.g. --encoder {trained['encoder']})"
+        )
 
 
 def _load(path: str | Path, device: str) -> tuple[FreshRecSlatePolicy, dict[str, Any] | None]:
     """The policy of a saved model and the item encoding it was trained on (None: not recorded, e.g. plain PPO)."""
     from stable_baselines3 import PPO
 
-    path = Path(path)
-    if not path.exists() and path.suffix != ".zip" and path.with_suffix(".zip").exists():
-        path = path.with_suffix(".zip")  # as SB3's load does
-    if not path.exists():
-        raise FileNotFoundError(
-            f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)"
-        )
+    path = model_path(path)
     model = PPO.load(path, device=device)
     policy = model.policy
     if not isinstance(policy, FreshRecSlatePolicy):

@@ -111,7 +111,10 @@ class FreshRecPPO(PPO):
         kwargs.setdefault("rollout_buffer_class", ClickRolloutBuffer)
         super().__init__(policy, env, **kwargs)
         # Saved with the model (SB3 saves the attributes): the harness refuses to run it on items encoded otherwise.
-        self.item_encoding = item_encoding(env)
+        # Read from self.env, the VecEnv SB3 made of ``env`` (an id string, a single env, a vector env). When SB3's
+        # load builds the model (_init_setup_model=False), the saved value replaces this one, and a model saved
+        # before the attribute existed keeps None (unknown) rather than the encoding of the env it is loaded with.
+        self.item_encoding = item_encoding(self.env) if kwargs.get("_init_setup_model", True) else None
         if self.relevance_coef > 0 and "candidate_relevance" not in self.observation_space.spaces:  # type: ignore[attr-defined]
             raise ValueError(
                 f"relevance_coef = {relevance_coef}: the env's observations lack 'candidate_relevance' "

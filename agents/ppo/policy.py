@@ -59,6 +59,13 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     return precision
 
 
+def _empty_trunk(net_arch: Any) -> bool:
+    """Whether ``net_arch`` asks for no SB3 trunk, in any of SB3's spellings: None, [], {} or dict(pi=[], vf=[])."""
+    if isinstance(net_arch, dict):
+        return all(not layers for layers in net_arch.values())
+    return not net_arch
+
+
 class FreshRecSlatePolicy(ActorCriticPolicy):
     """Actor-critic over a token features extractor; actions are slates (K,) of candidate positions."""
 
@@ -76,10 +83,11 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
                 "resolve_precision('auto', device), as train_agent does: the policy does not know its device yet)"
             )
         self.precision = precision
-        if "net_arch" in kwargs and kwargs["net_arch"] not in (None, []):
+        if not _empty_trunk(kwargs.get("net_arch")):
             raise ValueError(
                 f"net_arch = {kwargs['net_arch']!r}: the freshrec policies have no SB3 trunk (the heads read the "
-                "features extractor); size them with features_extractor_kwargs (d_model, layers)"
+                "features extractor); size them with features_extractor_kwargs (d_model, layers). A model saved "
+                "with one (once ignored) loads with custom_objects={'policy_kwargs': {...its other kwargs...}}"
             )
         if not isinstance(action_space, spaces.MultiDiscrete) or len(set(action_space.nvec.tolist())) != 1:
             raise ValueError(f"action_space = {action_space}: expected MultiDiscrete([M] * K) (a freshrec slate)")

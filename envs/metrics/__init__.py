@@ -53,7 +53,8 @@ it is left out of `drift_recovery_steps` and `drift_recovery_censored` and count
 measured event, from t on (the shifted step is step 1) the rolling mean of precision@K over u's last 5 steps since t
 (fewer at first) is compared with 0.9 × the pre level; recovery = the first step where it reaches it. An event is
 censored, and counted as 50 steps, if that does not happen within 50 steps, before u's recorded steps run out, or
-before u's next shift (measured or not).
+before u's next shift (measured or not). `drift_recovery_steps` is the mean of these per-event steps,
+`drift_recovery_median` their median.
 
 A *completed* session started (session_step 0) and ended (terminated or truncated) within the recording; sessions
 cut by the start or end of the recording are left out of the per-session means. Items that arrive during a step

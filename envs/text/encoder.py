@@ -118,7 +118,7 @@ def check_encoder(spec: object) -> str:
         return "hashing:256"
     if isinstance(spec, str) and spec.startswith("hashing:"):
         dim = spec.partition(":")[2]
-        if dim.isdigit() and int(dim) >= 1:
+        if dim.isascii() and dim.isdigit() and int(dim) >= 1:  # isdigit alone takes "²", which int() refuses
             return f"hashing:{int(dim)}"
     raise ValueError(f"encoder = {spec!r}: must be 'minilm', 'hashing' or 'hashing:DIM' with DIM an integer >= 1")
 

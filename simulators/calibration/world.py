@@ -49,7 +49,9 @@ class CalibratedWorld(World):
                     f"{want} (the real data's size); start from the calibrated world's own config, "
                     "e.g. gymnasium.make('freshrec/MovieLens100K-v0').unwrapped.config.replace(...)"
                 )
-        if num_sessions >= fixed.users.users:  # the base class would say "raise users", which the data fixes
+        # The base class would say "raise users", which the data fixes. Only an integer is compared here; anything
+        # else the base class refuses by name (not a TypeError from >=).
+        if isinstance(num_sessions, int | np.integer) and num_sessions >= fixed.users.users:
             raise ConfigError(
                 f"num_sessions = {num_sessions}: must be less than the {fixed.users.users} real users of the "
                 "calibrated world (each session serves a different user)"

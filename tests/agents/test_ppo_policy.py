@@ -179,11 +179,45 @@ def test_make_ppo_refuses_items_encoded_otherwise(tmp_path: Any, venv: FreshRecS
     with pytest.raises(ValueError, match="trained on items encoded with encoder = 'hashing:64', text_dim = 16; this"):
         make_ppo(spec, 0, other, model=tmp_path / "m.zip")
     assert isinstance(make_ppo(spec, 0, None, model=tmp_path / "m.zip"), PolicyAgent)  # no env: nothing to check
+    # Read from the zip without building the policy, and checked where no env is built: compare before its first
+    # burn-in, the replay and the relevance probe (load_policy's encoder).
+    from freshrec.agents.ppo.agent import check_model_encoder, load_policy, model_path, saved_item_encoding
+    from freshrec.experiments.compare import CompareConfig, run
+
+    assert saved_item_encoding(tmp_path / "m") == model.item_encoding  # without ".zip", as SB3 finds it
+    model.save(tmp_path / "m.v2.zip")
+    assert model_path(tmp_path / "m.v2") == tmp_path / "m.v2.zip"  # ".zip" appended as SB3 does (once m.zip)
+    check_model_encoder(tmp_path / "m.zip", "hashing:64")
+    with pytest.raises(
+        ValueError, match=r"encoder = 'hashing:64'; asked to score items encoded with encoder = 'minilm'"
+    ):
+        load_policy(tmp_path / "m.zip", device="cpu", encoder="minilm")
+    cfg = CompareConfig(agents=("ppo",), models=(f"ppo={tmp_path / 'm.zip'}",), encoder="hashing:32", runs_dir=tmp_path)
+    with pytest.raises(ValueError, match="asked to score items encoded with encoder = 'hashing:32'"):
+        run(cfg)
+    assert not cfg.root.exists()  # before any burn-in
+    # Loaded with another env (as --resume does), the saved encoding stands.
+    assert FreshRecPPO.load(tmp_path / "m.zip", env=other, device="cpu").item_encoding == model.item_encoding
+    # A model saved before the attribute existed: unknown (None), not the encoding of the env it is loaded with.
+    del model.item_encoding
+    model.save(tmp_path / "old.zip")
+    assert FreshRecPPO.load(tmp_path / "old.zip", env=other, device="cpu").item_encoding is None
+    assert isinstance(make_ppo(spec, 0, other, model=tmp_path / "old.zip"), PolicyAgent)  # nothing to compare
+    # SB3's own DummyVecEnv of single envs: found through get_attr (once None, so such a model was never checked).
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    dummy = DummyVecEnv([lambda: gymnasium.make("freshrec/DriftingUsers-v0", encoder="hashing:32")])
+    model = FreshRecPPO(FreshRecTransformerPolicy, dummy, n_steps=8, batch_size=8, seed=0, device="cpu")
+    assert model.item_encoding == {"encoder": "hashing:32", "text_dim": 16}
 
 
 def test_policy_kwargs_it_cannot_honour_are_refused(venv: FreshRecSB3VecEnv) -> None:
     """Once silently replaced (net_arch) or refused without a hint (precision 'auto')."""
     with pytest.raises(ValueError, match=r"net_arch = \[64, 64\]: the freshrec policies have no SB3 trunk"):
         PPO(FreshRecTransformerPolicy, venv, policy_kwargs={"net_arch": [64, 64]}, device="cpu")
+    with pytest.raises(ValueError, match=r"net_arch = \{'pi': \[64\], 'vf': \[\]\}"):
+        PPO(FreshRecTransformerPolicy, venv, policy_kwargs={"net_arch": {"pi": [64], "vf": []}}, device="cpu")
+    for empty in (None, [], {}, {"pi": [], "vf": []}):  # "no trunk" in each of SB3's spellings is what it builds
+        PPO(FreshRecTransformerPolicy, venv, n_steps=8, batch_size=8, policy_kwargs={"net_arch": empty}, device="cpu")
     with pytest.raises(ValueError, match=r"precision = 'auto': .*resolve_precision\('auto', device\)"):
         PPO(FreshRecTransformerPolicy, venv, policy_kwargs={"precision": "auto"}, device="cpu")

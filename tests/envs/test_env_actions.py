@@ -114,7 +114,7 @@ def test_env_arguments(small_config: WorldConfig) -> None:
     with pytest.raises(ValueError, match="text_dim = 0"):
         make(text_dim=0)
     # A malformed encoder is refused by name before anything is encoded (they once gave int() or modulo errors).
-    for bad in ("hashing:abc", "hashing:0", "hashing:-5", "hashing:", "hashingfoo"):
+    for bad in ("hashing:abc", "hashing:0", "hashing:-5", "hashing:", "hashingfoo", "hashing:²"):
         with pytest.raises(ValueError, match=re.escape(f"encoder = {bad!r}: must be 'minilm', 'hashing' or")):
             make(encoder=bad)
 
@@ -129,6 +129,13 @@ def test_item_encoding_is_found_through_wrappers() -> None:
     venv = gymnasium.make_vec("freshrec/DriftingUsers-v0", num_envs=2, encoder="hashing:64")
     assert item_encoding(FreshRecSB3VecEnv(venv)) == {"encoder": "hashing:64", "text_dim": 16}
     assert item_encoding(object()) is None
+    # SB3's own vector envs of separate envs (what PPO(policy, env) makes of a single env), found through get_attr;
+    # once None, so such a model was saved without its encoding.
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    dummy = VecMonitor(DummyVecEnv([lambda: make(encoder="hashing:32", text_dim=8)]))
+    assert item_encoding(dummy) == {"encoder": "hashing:32", "text_dim": 8}
+    assert item_encoding(DummyVecEnv([lambda: gymnasium.make("CartPole-v1")])) is None  # no freshrec env: None
 
 
 def test_small_slates_and_candidate_sets() -> None:

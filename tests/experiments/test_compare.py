@@ -116,6 +116,8 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         tiny(tmp_path, seeds=9)
     with pytest.raises(ValueError, match=r"threads = -1: must be >= 0"):
         tiny(tmp_path, threads=-1)
+    with pytest.raises(ValueError, match=r"encoder = 'hashing:x': must be"):
+        tiny(tmp_path, encoder="hashing:x")  # by name at once, not from the env after a burn-in
 
 
 def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
@@ -127,6 +129,9 @@ def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
         tiny(tmp_path, agents=("random",), models=("ppo",))
     cfg = tiny(tmp_path, agents=("ppo", "ppo-seed1"), models=("ppo=a.zip", "ppo-seed1=b.zip"))
     assert cfg.model_paths() == {"ppo": "a.zip", "ppo-seed1": "b.zip"}
+    with pytest.raises(FileNotFoundError, match=r"PPO model a\.zip: no such file"):
+        run(cfg)  # said before the first burn-in, not after it
+    assert not (tmp_path / "tiny").exists()
 
 
 def test_help_shows_every_default_as_typed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,6 +141,17 @@ def test_help_shows_every_default_as_typed(capsys: pytest.CaptureFixture[str]) -
         compare.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "(default: random,most-popular,trending," in text and "('random'" not in text  # not a Python tuple
+    assert "name=path (e.g. ppo=runs/<run>/final_model.zip). (default: none)" in text  # once "(default: )"
     with pytest.raises(SystemExit):
         world_reference.main(["--help"])  # a hand-written parser: defaults come from the shared formatter
     assert "concurrent sessions (default: 256)" in " ".join(capsys.readouterr().out.split())
+    # No default where it would mislead: a switch (once "--no-progress ... (default: True)"), a required flag and
+    # an unset one (once "(default: None)").
+    from freshrec.experiments import oracle_boredom, paired
+
+    for script in (oracle_boredom, paired):
+        with pytest.raises(SystemExit):
+            script.main(["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "(default: True)" not in text and "(default: None)" not in text
+    assert "--agents AGENTS comma-separated agents of the recipe compared (A) --against" in text

@@ -190,3 +190,44 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text(json.dumps({"results": {"env": table}}))
     with pytest.raises(SystemExit, match=r"results.json: env: no CF/SVD baseline .* has \['a', 'b', 'c'\]"):
         ppo_goals.main([str(path), "--agent", "a"])
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_goals_of_one_table_pair_by_goal_when_optional_keys_differ(
+    tmp_path: Path, order: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Agents merged from reports of different ages: only the goals every agent and baseline can be checked on are
+    checked, for all of them, so rows over training seeds pair the same goal (once paired by position: the median
+    of one agent against the first-click goal of the other)."""
+    from freshrec.experiments import ppo_goals
+
+    def agent(ret: float, recovery: float, median: float | None) -> dict[str, dict[str, list[float]]]:
+        row = {"return": {"values": [ret, ret]}, "recall@5": {"values": [1.0, 1.0]},
+               "drift_recovery_steps": {"values": [recovery, recovery]},
+               "new_item_first_click": {"values": [1.0, 1.0]}}  # fmt: skip
+        if median is not None:
+            row["drift_recovery_median"] = {"values": [median, median]}
+        return row
+
+    table = {"svd": agent(2.0, 10.0, 20.0), "a": agent(4.0, 5.0, 2.0), "b": agent(3.0, 20.0, None)}
+    agents = list(order)
+    assert ppo_goals.optional_goals(table, agents) == set()  # type: ignore[arg-type]
+    assert ppo_goals.optional_goals(table, ["a"]) == {"drift_recovery_median"}  # type: ignore[arg-type]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"results": {"env": table}}))
+    out = ppo_goals.main([str(path), "--agent", ",".join(agents)])["env"]
+    seeds = {r["goal"].split(" (")[0]: r for r in out["across_seeds"]}
+    assert "median drift recovery / best CF-SVD" not in seeds
+    assert sorted(seeds["drift recovery / best CF-SVD"]["values"]) == [0.5, 2.0]  # a's 5/10 and b's 20/10
+    assert sorted(seeds["new items' first click"]["values"]) == [0.0, 0.0]
+    # Called one agent at a time without a shared choice, the goals differ and pairing refuses rather than mixing.
+    with pytest.raises(ValueError, match="different goals"):
+        ppo_goals.across_seeds([ppo_goals.goals(table, a) for a in agents])  # type: ignore[arg-type]
+    # Baselines without the median (an older report) and an agent with it: the median goal is left out, no KeyError.
+    table["b"] = agent(3.0, 20.0, 4.0)
+    del table["svd"]["drift_recovery_median"]
+    assert ppo_goals.optional_goals(table, agents) == set()  # type: ignore[arg-type]
+    assert "median drift recovery" not in str(ppo_goals.goals(table, "a"))  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        ppo_goals.main([str(path), "--agent", ""])
+    assert "--agent '' names no agent" in capsys.readouterr().err

@@ -129,6 +129,12 @@ def test_resume_needs_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture
     assert re.search(
         r"--resume continues .*empty with its own config; ignored: .*total_steps = ", capsys.readouterr().err
     )
+    # From the command line, a flag given at its default value is named too (it was once compared to the defaults
+    # and went unsaid); --no-progress, which a resume honours, is not.
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        main(["--resume", str(run), "--seed", "0", "--no-progress"])
+    err = capsys.readouterr().err
+    assert "ignored: seed = 0" in err and "progress" not in err.split("ignored:")[1]
     with pytest.raises(FileNotFoundError, match=r"resume = '.*nowhere': no run there \(a run folder holds config"):
         train(TrainConfig(resume=str(tmp_path / "nowhere")))
 

@@ -153,6 +153,8 @@ def test_calibrated_world_rejects_a_config_that_changes_the_data_sizes() -> None
     users = cal.world_config().users.users
     with pytest.raises(ConfigError, match=rf"num_sessions = {users}: must be less than the {users} real users"):
         CalibratedWorld(cal, users)  # not "raise users", which the data fixes
+    with pytest.raises(ConfigError, match=r"num_sessions = '2': must be an integer >= 1"):
+        CalibratedWorld(cal, "2")  # type: ignore[arg-type]  # once a TypeError from comparing a str with an int
 
 
 def test_bad_calibration_config_and_too_small_logs_are_named() -> None:
