@@ -23,8 +23,12 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3.common.utils import get_device
 from threadpoolctl import threadpool_limits
@@ -85,6 +89,18 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+@contextmanager
+def beside(fn: Callable[..., Any], *args: Any) -> Iterator[AsyncResult[Any]]:
+    """``fn(*args)`` in a second process, a fresh interpreter (spawn: it shares no torch or BLAS thread pools with
+    this one); the job, to ``get`` its result. Stopped at once if the with-block raises."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        yield pool.apply_async(fn, args)
+        # Done: let the worker exit on its own before the with-block's terminate(). Killed, it never releases a
+        # semaphore it made (a progress bar's lock), and the resource tracker warns of a leak after the demo ends.
+        pool.close()
+        pool.join()
+
+
 def _train_beside(cfg: TrainConfig) -> TrainResult:
     """``train`` in the demo's second process, which ends itself if the demo's process dies.
 
@@ -130,9 +146,7 @@ def main(argv: list[str] | None = None) -> list[compare.RunRecord]:
     # BLAS at one thread too: a second BLAS thread would compete with the training process for its core.
     with threadpool_limits(limits=1):
         if parallel:
-            # A fresh interpreter (spawn): the child shares no torch or BLAS thread pools with this one.
-            with multiprocessing.get_context("spawn").Pool(1) as pool:
-                job = pool.apply_async(_train_beside, (tcfg,))
+            with beside(_train_beside, tcfg) as job:
 
                 def check(_: compare.RunRecord) -> None:
                     if job.ready():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,29 @@ def test_demo_in_parallel_gives_the_same_results_as_in_turn(tmp_path: Path) -> N
         assert not list((tmp_path / folder / "demo" / "burn_in").glob("*.part"))  # written aside, then renamed
     assert json.dumps(tables[0]) == json.dumps(tables[1])  # as text: NaN equals NaN
     assert set(tables[0]["freshrec/DriftingUsers-v0"]) == {"random", "sequence-transformer", "svd", "ppo"}
+
+
+def test_the_process_beside_exits_cleanly(tmp_path: Path) -> None:
+    """The training process is let finish, not terminated: killed, it left behind the semaphore of its progress
+    bar's lock (tqdm makes one with SB3's first bar and keeps it), and the resource tracker printed a "leaked
+    semaphore" warning after the demo had ended (when the kill won the race with the worker's own exit). Here the
+    child makes one and is slow to exit, so a kill always comes first."""
+    script = tmp_path / "beside.py"
+    script.write_text(
+        "import multiprocessing, multiprocessing.util, time\n"
+        "from freshrec.experiments.demo import beside\n"
+        "def hold(x):\n"
+        "    global lock\n"
+        "    lock = multiprocessing.get_context('spawn').RLock()  # kept, as tqdm keeps its lock\n"
+        "    multiprocessing.util.Finalize(None, time.sleep, args=(1.0,), exitpriority=10)  # runs before its release\n"
+        "    return x + 1\n"
+        "if __name__ == '__main__':\n"
+        "    with beside(hold, 1) as job:\n"
+        "        assert job.get() == 2\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "leaked" not in done.stderr, done.stderr
 
 
 def test_demo_rejects_bad_config() -> None:
