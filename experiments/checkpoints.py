@@ -30,6 +30,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecMonitor
 
 from freshrec.agents.ppo import FreshRecPPO
+from freshrec.envs.core import item_encoding
 
 LATEST = "latest"
 PENDING_LOGS = ("name_to_value", "name_to_count", "name_to_excluded")
@@ -101,6 +102,8 @@ def load_checkpoint(path: Path, device: str) -> tuple[PPO, dict[str, float], dic
     for k, v in state["monitor"].items():
         setattr(monitor, k, v)
     model = FreshRecPPO.load(path / "model.zip", env=monitor, device=device)  # re-seeds the global RNGs: restored below
+    if getattr(model, "item_encoding", None) is None:  # a checkpoint saved before models recorded it: its env knows
+        model.item_encoding = item_encoding(model.env)
     model._last_obs = state["last_obs"]
     model._last_episode_starts = state["last_episode_starts"]
     model.ep_info_buffer = state["ep_info_buffer"]

@@ -11,7 +11,9 @@ have only the mean). "Best CF/SVD" is, per metric, the best of item-kNN, user-kN
 their mean over seeds. The recall goal (recall@10) reads the agents' rankings: ``ranking_recall@10``,
 recall of their top 10 candidates, of which the slate shows the first five; recall@K of the slate
 itself (K = 5) is reported beside it. Reports written before rankings were recorded have only the
-slate's.
+slate's. Each of these two goals (on the median, on the rankings' recall) is checked for all of one
+table's agents or for none: when any agent asked for, or any CF/SVD baseline in the report, lacks
+its key, it is left out for every agent, so that their rows pair up goal for goal.
 
 With several agents (one per training seed) two last tables take each goal for the training recipe:
 

@@ -123,9 +123,12 @@ class ProbeConfig:
             raise ValueError(f"epsilon = {self.epsilon}: must be in [0, 1]")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate = {self.learning_rate}: must be in (0, 1)")
+        from freshrec.agents.ppo.agent import check_model_encoder
+
         for path in self.also:
             if not Path(path).is_file():
                 raise ValueError(f"also: {path!r} is not a file (a saved PPO model, e.g. runs/<run>/best_model.zip)")
+            check_model_encoder(path, self.encoder)  # now, not after the probe's training: it scores these items
 
     def world_seed(self, k: int) -> int:
         """The k-th world's seed (k = worlds: the one kept apart; after it DAgger's): training seeds apart from
@@ -250,10 +253,17 @@ def fit(
 
 
 def agreement_of(
-    path: str, data: dict[str, np.ndarray], relevance: np.ndarray, k: int, batch_size: int, encoder: str
+    path: str,
+    data: dict[str, np.ndarray],
+    relevance: np.ndarray,
+    k: int,
+    batch_size: int,
+    encoder: str | None = None,
 ) -> float:
-    """Top-k agreement with the oracle of the deterministic slates of the PPO model saved at ``path`` on ``data``
-    (items made by ``encoder``: a model trained on another's is refused)."""
+    """Top-k agreement with the oracle of the deterministic slates of the PPO model saved at ``path`` on ``data``.
+
+    ``encoder``: the encoder that made ``data``'s items; a model trained on another's is refused (None: not
+    checked, e.g. when called by hand on data whose encoder is known to match)."""
     from freshrec.agents.ppo.agent import PolicyAgent, load_policy
 
     agent = PolicyAgent(load_policy(path, device="cpu", encoder=encoder))

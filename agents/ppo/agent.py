@@ -74,11 +74,15 @@ def load_policy(path: str | Path, device: str = "auto", encoder: str | None = No
 
 def model_path(path: str | Path) -> Path:
     """``path``, or ``path`` + ".zip" when only that exists (as SB3's load finds it); FileNotFoundError naming
-    it when neither does."""
+    it when neither does, IsADirectoryError naming the models inside when it is a run's folder."""
     path = Path(path)
-    if not path.exists() and Path(f"{path}.zip").exists():
+    if not path.exists() and Path(f"{path}.zip").is_file():
         path = Path(f"{path}.zip")  # appended, as SB3 does: "model.v2" is "model.v2.zip", not "model.zip"
-    if not path.exists():
+    if path.is_dir():
+        inside = [name for name in ("final_model.zip", "best_model.zip") if (path / name).is_file()]
+        hint = f"pass a model in it: {', '.join(str(path / n) for n in inside)}" if inside else "pass a model file"
+        raise IsADirectoryError(f"PPO model {path}: a folder, not a saved model ({hint})")
+    if not path.is_file():
         raise FileNotFoundError(
             f"PPO model {path}: no such file (train one with python -m freshrec.experiments.train_agent)"
         )
@@ -88,10 +92,18 @@ def model_path(path: str | Path) -> Path:
 def saved_item_encoding(path: str | Path) -> dict[str, Any] | None:
     """The item encoding a model was trained on (``FreshRecPPO.item_encoding``), read from its saved data without
     building the policy; None when not recorded (plain PPO, or saved before it was)."""
-    from stable_baselines3.common.save_util import load_from_zip_file
+    import json
+    import zipfile
 
-    data, _, _ = load_from_zip_file(model_path(path), load_data=True, device="cpu")
-    found = (data or {}).get("item_encoding")
+    # SB3 saves the model's attributes as JSON in the archive's "data"; a JSON-able dict such as this one is stored
+    # as itself. Reading it alone skips load_from_zip_file's deserialization of every other attribute.
+    path = model_path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data")) if "data" in archive.namelist() else {}
+    except (zipfile.BadZipFile, json.JSONDecodeError) as err:
+        raise ValueError(f"PPO model {path}: not a model saved by stable-baselines3 ({err})") from err
+    found = data.get("item_encoding") if isinstance(data, dict) else None
     return found if isinstance(found, dict) else None
 
 

@@ -189,6 +189,21 @@ def test_make_ppo_refuses_items_encoded_otherwise(tmp_path: Any, venv: FreshRecS
     assert model_path(tmp_path / "m.v2") == tmp_path / "m.v2.zip"  # ".zip" appended as SB3 does (once m.zip)
     check_model_encoder(tmp_path / "m.zip", "hashing:64")
     with pytest.raises(
+        IsADirectoryError, match=r"a folder, not a saved model \(pass a model in it: \S*run/final_model\.zip\)$"
+    ):
+        (tmp_path / "run").mkdir()
+        model.save(tmp_path / "run" / "final_model.zip")
+        model_path(tmp_path / "run")  # once passed on as a path that "exists", to fail deep inside SB3's load
+    (tmp_path / "notes.zip").write_text("not a zip")
+    with pytest.raises(ValueError, match=r"notes\.zip: not a model saved by stable-baselines3"):
+        saved_item_encoding(tmp_path / "notes.zip")
+    # The relevance probe checks its --also models when configured, not after training its probe.
+    from freshrec.experiments.relevance_probe import ProbeConfig
+
+    with pytest.raises(ValueError, match="asked to score items encoded with encoder = 'minilm'"):
+        ProbeConfig(also=(str(tmp_path / "m.zip"),))
+    ProbeConfig(also=(str(tmp_path / "m.zip"),), encoder="hashing:64")
+    with pytest.raises(
         ValueError, match=r"encoder = 'hashing:64'; asked to score items encoded with encoder = 'minilm'"
     ):
         load_policy(tmp_path / "m.zip", device="cpu", encoder="minilm")

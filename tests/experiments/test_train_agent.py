@@ -385,6 +385,28 @@ def test_linear_lr_schedule_decays_to_zero_and_resumes_on_the_same_line(tmp_path
     assert learning_rates(resumed.run_dir) == lrs
 
 
+def test_a_checkpoint_saved_before_models_recorded_their_encoding_resumes_with_it(tmp_path: Path) -> None:
+    """Resumed, such a model takes its run's env's encoding (the run's own config), so its final model has it."""
+    import zipfile
+
+    from freshrec.agents.ppo.agent import saved_item_encoding
+    from freshrec.experiments.checkpoints import latest_checkpoint, load_checkpoint
+
+    run = train(tiny(tmp_path, total_steps=256, eval_every=0, checkpoint_every=256)).run_dir
+    zipped = latest_checkpoint(run / "checkpoints") / "model.zip"
+    with zipfile.ZipFile(zipped) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(members["data"])
+    assert data.pop("item_encoding") == {"encoder": "hashing:64", "text_dim": 16}
+    members["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    assert saved_item_encoding(zipped) is None  # as an older model's
+    model, _, _ = load_checkpoint(zipped.parent, device="cpu")
+    assert model.item_encoding == {"encoder": "hashing:64", "text_dim": 16}
+
+
 def test_a_config_saved_before_lr_schedule_existed_reads_as_constant(tmp_path: Path) -> None:
     saved = tiny(tmp_path).to_json()
     assert saved.pop("lr_schedule") == "linear"  # the default
