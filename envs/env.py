@@ -148,7 +148,11 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """A new world when ``seed`` is given (or on the first reset); otherwise the next user's session."""
+        """A new world when ``seed`` is given (or on the first reset); otherwise the next user's session.
+
+        ``options``: none are understood; any given is refused by name rather than ignored."""
+        if options:
+            raise ValueError(f"options: {sorted(options)} not understood (the single env takes no reset options)")
         super().reset(seed=seed)
         if seed is not None or self.state is None:
             self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
@@ -156,6 +160,13 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self.world.restart(self.state, np.ones(1, bool))
         self._ended = False
         return self._obs(), squeeze(reset_info(self.state))
+
+    def render(self) -> None:
+        """Nothing to draw (``metadata["render_modes"]`` is empty): warns and returns None, as Gymnasium's own
+        envs do when made without a ``render_mode``, instead of the base class's NotImplementedError."""
+        from gymnasium import logger
+
+        logger.warn(f"{type(self).__name__} has no render modes; the info dict holds what happened at each step")
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Show the slate ``action`` (K positions into the candidates) and advance the world one tick."""

@@ -26,9 +26,18 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     ends (the user left: ``terminated``; or it reached ``max_episode_steps``: ``truncated``), its slot
     takes the next returning user in the same step, the returned observation is the new session's
     first, and the ended session's last observation is ``info["final_obs"][i]`` (an object array of
-    N entries, None where ``info["_final_obs"]`` is false, as Gymnasium's own vector envs do).
-    ``reset(seed=s)`` builds the
-    world; ``reset()`` ends every session and starts the next users in the same world.
+    N entries, None where ``info["_final_obs"]`` is false, as Gymnasium's own vector envs do). Unlike
+    Gymnasium's layout there is no ``final_info``: the step's info describes the ended sessions' last
+    step, and the new sessions' ``user_id`` and ``session_id`` appear in the next step's info.
+    ``reset(seed=s)`` builds the world; ``reset()`` ends every session and starts the next users in the
+    same world; ``reset(options={"reset_mask": mask})`` restarts only the sessions where ``mask`` (N,)
+    is true.
+
+    Gymnasium's vector observation wrappers (``FlattenObservation``, ``NormalizeObservation``, …) need
+    the ``NEXT_STEP`` mode and refuse this env; ``make_vec(..., vectorization_mode="sync")`` or
+    ``"async"`` over the single env fails at its first step (the tick's ``world_*`` event arrays differ
+    in length between worlds). Use this env (``make_vec``'s default for freshrec ids), or its SB3
+    adapter with SB3's ``VecNormalize``.
 
     ``reveal_relevance=True`` (off by default; a diagnostic, not a recommender's input) adds the hidden
     ``candidate_relevance`` (N, M) to every observation, final ones included, as ``FreshRecEnv`` does.
@@ -45,7 +54,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     ((4,), (4, 5))
     """
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}  # noqa: RUF012
 
     def __init__(
         self,
@@ -87,18 +96,50 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """A new world when ``seed`` is given (or on the first reset); otherwise new sessions in the same world.
 
-        A list of seeds (Gymnasium's per-env form) seeds the world with its first: the sessions share one world
-        and one generator, so there is nothing for the others to seed.
+        A list of seeds (Gymnasium's per-env form, one per session) seeds the world with its first: the sessions
+        share one world and one generator, so there is nothing for the others to seed.
+
+        ``options``: ``{"reset_mask": (N,) bool}`` (Gymnasium's) restarts only the masked sessions, with the next
+        returning users, in the same world; the others keep theirs. Any other option is refused by name.
         """
         if isinstance(seed, list | tuple):
-            # One world serves every session, so one seed: the first one (Gymnasium passes a list).
-            seed = None if not seed else seed[0]
+            if len(seed) != self.num_envs:
+                raise ValueError(f"seed: a list of {len(seed)} seeds for {self.num_envs} sessions (one per session)")
+            if seed[0] is None and any(s is not None for s in seed):
+                raise ValueError(f"seed = {list(seed)}: the world is seeded by the first seed, which is None")
+            seed = seed[0]  # one world serves every session, so one seed: the first one
+        mask = self._reset_mask(options)
         super().reset(seed=seed)
         if seed is not None or self.state is None:
+            if mask is not None:
+                raise ValueError("options: reset_mask restarts sessions of a running world; not with a new world")
             self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
         else:
-            self.world.restart(self.state, np.ones(self.num_envs, bool))
+            self.world.restart(self.state, np.ones(self.num_envs, bool) if mask is None else mask)
         return self._observe(self.state), reset_info(self.state)
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray | None:
+        """The (N,) bool ``reset_mask`` of ``options`` (None without one); a clear error for anything else, which
+        would otherwise be ignored in silence."""
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"options: {sorted(options)} not understood (the vector env takes only 'reset_mask')")
+        if mask is None:
+            return None
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"options: reset_mask must be a bool array of shape ({self.num_envs},); got {mask.dtype} {mask.shape}"
+            )
+        return mask
+
+    def render(self) -> None:
+        """Nothing to draw (``metadata["render_modes"]`` is empty): warns and returns None, as Gymnasium's own
+        envs do when made without a ``render_mode``, instead of the base class's NotImplementedError."""
+        from gymnasium import logger
+
+        logger.warn(f"{type(self).__name__} has no render modes; the info dict holds what happened at each step")
 
     def step(
         self, actions: np.ndarray
