@@ -109,10 +109,10 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
                 raise ValueError(f"seed = {list(seed)}: the world is seeded by the first seed, which is None")
             seed = seed[0]  # one world serves every session, so one seed: the first one
         mask = self._reset_mask(options)
+        if mask is not None and (seed is not None or self.state is None):  # before super().reset re-seeds
+            raise ValueError("options: reset_mask restarts sessions of a running world; not with a new world")
         super().reset(seed=seed)
         if seed is not None or self.state is None:
-            if mask is not None:
-                raise ValueError("options: reset_mask restarts sessions of a running world; not with a new world")
             self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))
         else:
             self.world.restart(self.state, np.ones(self.num_envs, bool) if mask is None else mask)
