@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium import logger
 
 from freshrec.envs.features import text_features
 from freshrec.simulators.config import ConfigError, WorldConfig
@@ -215,6 +216,12 @@ def reset_info(state: WorldState, idx: np.ndarray | None = None) -> dict[str, An
         "world_live_item_ids": cat.item_id[cat.live],
         "world_live_item_arrival": cat.arrival[cat.live],
     }
+
+
+def render_nothing(env: Any) -> None:
+    """Both envs' ``render``: nothing to draw (``metadata["render_modes"]`` is empty), so it warns and returns
+    None, as Gymnasium's own envs do when made without a ``render_mode`` (the base classes raise instead)."""
+    logger.warn(f"{type(env).__name__} has no render modes; the info dict holds what happened at each step")
 
 
 def squeeze(info: dict[str, Any]) -> dict[str, Any]:

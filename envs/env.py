@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from freshrec.envs.core import check_actions, make_world, reset_info, squeeze, step_info
+from freshrec.envs.core import check_actions, make_world, render_nothing, reset_info, squeeze, step_info
 from freshrec.envs.observation import observation_space, observe
 from freshrec.envs.text.encoder import check_encoder
 from freshrec.simulators.config import WorldConfig
@@ -161,12 +161,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._ended = False
         return self._obs(), squeeze(reset_info(self.state))
 
-    def render(self) -> None:
-        """Nothing to draw (``metadata["render_modes"]`` is empty): warns and returns None, as Gymnasium's own
-        envs do when made without a ``render_mode``, instead of the base class's NotImplementedError."""
-        from gymnasium import logger
-
-        logger.warn(f"{type(self).__name__} has no render modes; the info dict holds what happened at each step")
+    render = render_nothing
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Show the slate ``action`` (K positions into the candidates) and advance the world one tick."""

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from freshrec.envs.core import check_actions, make_world, reset_info, step_info
+from freshrec.envs.core import check_actions, make_world, render_nothing, reset_info, step_info
 from freshrec.envs.malloc import keep_freed_heap
 from freshrec.envs.observation import observation_space, observe
 from freshrec.envs.text.encoder import check_encoder
@@ -134,12 +134,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             )
         return mask
 
-    def render(self) -> None:
-        """Nothing to draw (``metadata["render_modes"]`` is empty): warns and returns None, as Gymnasium's own
-        envs do when made without a ``render_mode``, instead of the base class's NotImplementedError."""
-        from gymnasium import logger
-
-        logger.warn(f"{type(self).__name__} has no render modes; the info dict holds what happened at each step")
+    render = render_nothing
 
     def step(
         self, actions: np.ndarray

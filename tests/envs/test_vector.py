@@ -9,36 +9,12 @@ from typing import Any
 import gymnasium
 import numpy as np
 import pytest
-from env_helpers import make
+from env_helpers import HASH, IDS, K, M, distinct_slates, make, make_vec, slates
 from gymnasium.utils.env_checker import data_equivalence
-from movielens_fixture import planted_folder
 
-from freshrec.envs import ENV_IDS, FreshRecSB3VecEnv, FreshRecVectorEnv
+from freshrec.envs import FreshRecSB3VecEnv, FreshRecVectorEnv
 from freshrec.envs.observation import observe
 from freshrec.simulators.config import ConfigError, WorldConfig
-
-HASH = "hashing:64"
-M, K = 32, 5
-IDS = sorted(ENV_IDS)
-
-
-def make_vec(env_id: str = "freshrec/DriftingUsers-v0", num_envs: int = 8, **kwargs: Any) -> FreshRecVectorEnv:
-    kwargs.setdefault("encoder", HASH)
-    if ENV_IDS[env_id][0] == "movielens":  # the calibrated id: a tiny planted MovieLens folder, no download
-        kwargs.setdefault("data", planted_folder())
-    env = gymnasium.make_vec(env_id, num_envs=num_envs, **kwargs)
-    assert isinstance(env, FreshRecVectorEnv)  # the native vector entry point, not a SyncVectorEnv
-    return env
-
-
-def slates(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, K) random slates with repeats allowed."""
-    return rng.integers(0, M, (n, K))
-
-
-def distinct_slates(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, K) random slates of distinct positions."""
-    return np.argsort(rng.random((n, M)), axis=1)[:, :K]
 
 
 # ---------------------------------------------------------------- determinism
@@ -68,11 +44,6 @@ def test_vector_env_pickle_round_trip(env_id: str) -> None:
     for _ in range(100):
         action = slates(rng, 4)
         assert data_equivalence(env.step(action), clone.step(action), exact=True)
-
-
-def test_list_seed_uses_its_first_entry() -> None:
-    a, b = make_vec(num_envs=3), make_vec(num_envs=3)
-    assert data_equivalence(a.reset(seed=[5, 6, 7]), b.reset(seed=5), exact=True)
 
 
 # ---------------------------------------------------------------- agreement with the single env
@@ -273,64 +244,6 @@ def test_vector_truncation_and_no_limit() -> None:
         FreshRecVectorEnv(num_envs=2, max_episode_steps=0, encoder=HASH)
     with pytest.raises(ConfigError, match=r"num_envs = 0: must be an integer >= 1"):  # not the world's num_sessions
         FreshRecVectorEnv(num_envs=0, encoder=HASH)
-
-
-def test_reset_without_seed_starts_new_sessions_in_the_same_world() -> None:
-    env = make_vec(num_envs=4)
-    _, info0 = env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(10):
-        env.step(slates(rng, 4))
-    obs, info = env.reset()
-    assert info["world_time"] == 10
-    assert np.all(info["session_id"] > info0["session_id"].max())
-    assert np.all(obs["context"][:, 0] == 0)
-
-
-def test_reset_mask_restarts_only_the_masked_sessions() -> None:
-    env = make_vec(num_envs=4)
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        obs, *_, info = env.step(distinct_slates(rng, 4))
-    before = info["session_id"].copy()  # all four sessions still running (checked by the context below)
-    obs, info = env.reset(options={"reset_mask": np.array([True, False, False, True])})
-    assert (info["session_id"][[0, 3]] > before.max()).all()  # once every session restarted: options were ignored
-    assert (info["session_id"][[1, 2]] == before[[1, 2]]).all()
-    assert (obs["context"][[0, 3], 0] == 0).all() and (obs["context"][[1, 2], 0] > 0).all()
-
-
-@pytest.mark.parametrize(
-    ("seed", "options", "message"),
-    [
-        ([0, 1], None, "a list of 2 seeds for 4 sessions"),
-        ([None, 1, 2, 3], None, "seeded by the first seed, which is None"),
-        (None, {"reset_mask": [1, 0, 0, 1]}, r"bool array of shape \(4,\); got int64"),
-        (None, {"reset_mask": np.ones(3, bool)}, r"shape \(4,\); got bool \(3,\)"),
-        (None, {"seed_mask": 1}, r"\['seed_mask'\] not understood"),
-        (1, {"reset_mask": np.ones(4, bool)}, "not with a new world"),
-    ],
-)
-def test_reset_arguments_it_cannot_honour_are_refused(seed: Any, options: Any, message: str) -> None:
-    """Once ignored in silence: a short or None-led seed list, Gymnasium's reset_mask, any option."""
-    env = make_vec(num_envs=4)
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match=message):
-        env.reset(seed=seed, options=options)
-
-
-def test_render_warns_and_returns_none() -> None:
-    """As Gymnasium's envs made without a render_mode; the base class raised NotImplementedError."""
-    env = make_vec(num_envs=2)
-    env.reset(seed=0)
-    with pytest.warns(UserWarning, match="FreshRecVectorEnv has no render modes"):
-        assert env.render() is None
-    single = gymnasium.make("freshrec/DriftingUsers-v0", encoder=HASH)
-    single.reset(seed=0)
-    with pytest.warns(UserWarning, match="FreshRecEnv has no render modes"):
-        assert single.render() is None
-    with pytest.raises(ValueError, match=r"\['reset_mask'\] not understood \(the single env takes no reset options"):
-        single.reset(options={"reset_mask": np.ones(1, bool)})
 
 
 @pytest.mark.parametrize(

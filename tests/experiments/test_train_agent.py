@@ -19,42 +19,11 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from train_helpers import TINY, assert_same_params, scalars, tiny
 
 from freshrec.agents.ppo.policy import resolve_precision
 from freshrec.experiments.compare import window_tags
 from freshrec.experiments.train_agent import TrainConfig, main, train
-
-TINY = [
-    "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "16", "--batch-size", "64", "--n-epochs", "2",
-    "--eval-ticks", "10", "--eval-envs", "8", "--no-progress",
-]  # fmt: skip
-
-
-def tiny(runs: Path, **kw: object) -> TrainConfig:
-    base = {
-        "encoder": "hashing:64", "num_envs": 8, "n_steps": 16, "batch_size": 64, "n_epochs": 2, "eval_ticks": 10,
-        "eval_envs": 8, "progress": False, "runs_dir": runs, "total_steps": 512, "eval_every": 256,
-        "checkpoint_every": 256,
-    }  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
-
-
-def params(path: Path) -> dict[str, torch.Tensor]:
-    return PPO.load(path, device="cpu").policy.state_dict()
-
-
-def assert_same_params(a: Path, b: Path) -> None:
-    pa, pb = params(a), params(b)
-    assert pa.keys() == pb.keys()
-    for k in pa:
-        assert torch.equal(pa[k], pb[k]), k
-
-
-def scalars(run_dir: Path) -> dict[str, list[int]]:
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.step for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 def test_end_to_end_writes_the_expected_files_and_tags(tmp_path: Path) -> None:
@@ -383,43 +352,3 @@ def test_linear_lr_schedule_decays_to_zero_and_resumes_on_the_same_line(tmp_path
     resumed = train(replace(cfg, resume=str(cut.run_dir)))
     assert_same_params(whole.model_path, resumed.model_path)
     assert learning_rates(resumed.run_dir) == lrs
-
-
-def test_a_checkpoint_saved_before_models_recorded_their_encoding_resumes_with_it(tmp_path: Path) -> None:
-    """Resumed, such a model takes its run's env's encoding (the run's own config), so its final model has it."""
-    import zipfile
-
-    from freshrec.agents.ppo.agent import saved_item_encoding
-    from freshrec.experiments.checkpoints import latest_checkpoint, load_checkpoint
-
-    run = train(tiny(tmp_path, total_steps=256, eval_every=0, checkpoint_every=256)).run_dir
-    zipped = latest_checkpoint(run / "checkpoints") / "model.zip"
-    with zipfile.ZipFile(zipped) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    data = json.loads(members["data"])
-    assert data.pop("item_encoding") == {"encoder": "hashing:64", "text_dim": 16}
-    members["data"] = json.dumps(data).encode()
-    with zipfile.ZipFile(zipped, "w") as archive:
-        for name, blob in members.items():
-            archive.writestr(name, blob)
-    assert saved_item_encoding(zipped) is None  # as an older model's
-    model, _, _ = load_checkpoint(zipped.parent, device="cpu")
-    assert model.item_encoding == {"encoder": "hashing:64", "text_dim": 16}
-
-
-def test_a_config_saved_before_lr_schedule_existed_reads_as_constant(tmp_path: Path) -> None:
-    saved = tiny(tmp_path).to_json()
-    assert saved.pop("lr_schedule") == "linear"  # the default
-    assert TrainConfig.from_json(saved).lr_schedule == "constant"
-
-
-def test_a_config_saved_before_choice_coef_existed_reads_as_ppo_alone(tmp_path: Path) -> None:
-    saved = tiny(tmp_path).to_json()
-    assert saved.pop("choice_coef") == 4.0  # the default
-    assert TrainConfig.from_json(saved).choice_coef == 0.0
-
-
-def test_a_config_saved_before_precision_existed_reads_as_fp32(tmp_path: Path) -> None:
-    saved = tiny(tmp_path).to_json()
-    assert saved.pop("precision") == "auto"  # the default
-    assert TrainConfig.from_json(saved).precision == "fp32"
