@@ -35,7 +35,17 @@ class FreshRecSB3VecEnv(VecEnv):
         self._actions: np.ndarray | None = None
 
     def reset(self) -> VecEnvObs:
-        """Builds the world from the seed given to ``seed()`` (if any), as SB3 expects."""
+        """Builds the world from the seed given to ``seed()`` (if any), as SB3 expects.
+
+        Options given to ``set_options`` are refused by name (and cleared) rather than ignored: this reset restarts
+        every session, so none applies (``FreshRecVectorEnv.reset`` itself takes a ``reset_mask``)."""
+        given = sorted({key for options in self._options for key in options})
+        if given:
+            self._reset_options()
+            raise ValueError(
+                f"set_options: {given} not understood: the SB3 adapter's reset() restarts every session and takes no "
+                "options (FreshRecVectorEnv.reset(options={'reset_mask': mask}) restarts some)"
+            )
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         obs, self.last_info = self.env.reset(seed=seed)
         self._reset_seeds()

@@ -319,6 +319,16 @@ def test_sb3_adapter_with_vec_monitor_and_terminal_observation(small_config: Wor
     assert venv.get_attr("num_envs") == [4] * 4 and venv.env_is_wrapped(object) == [False] * 4
 
 
+def test_sb3_adapter_refuses_reset_options_by_name_and_clears_them() -> None:
+    venv = _sb3_venv()
+    venv.set_options({"reset_mask": np.ones(4, bool)})
+    with pytest.raises(ValueError, match=r"set_options: \['reset_mask'\] not understood"):
+        venv.reset()
+    assert venv.reset()["candidate_mask"].shape == (4, M)  # cleared: the next reset works
+    venv.set_options(None)  # SB3's "no options" spelling is accepted
+    venv.reset()
+
+
 def test_sb3_seeded_reset_is_deterministic() -> None:
     a, b = _sb3_venv(num_envs=2), _sb3_venv(num_envs=2)
     a.seed(3)
