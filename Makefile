@@ -9,9 +9,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: demo test lint typecheck pytest setup bench clean
 
-# Strict editable mode links each module into build/ so mypy finds freshrec.* through the install;
-# re-run (touch pyproject.toml) after adding modules.
-$(STAMP): pyproject.toml
+# Strict editable mode links each module into build/ so mypy finds freshrec.* through the install, so the
+# install re-runs when a module is added or removed: MODULES lists them and is rewritten only when the list changes.
+MODULES := $(VENV)/.modules
+$(shell mkdir -p $(VENV) && find $(filter-out tests,$(CODE)) -name '*.py' -not -path '*/results/*' | LC_ALL=C sort \
+	> $(MODULES).new && (cmp -s $(MODULES).new $(MODULES) || mv $(MODULES).new $(MODULES)); rm -f $(MODULES).new)
+
+$(STAMP): pyproject.toml $(MODULES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]' --config-settings editable_mode=strict

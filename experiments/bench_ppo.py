@@ -56,7 +56,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
 from freshrec.experiments.cli import HelpFormatter
-from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+from freshrec.experiments.train_agent import make_model, make_training_env
+from freshrec.experiments.train_config import TrainConfig
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "naive": {"threads": 0, "rollouts": 1},

@@ -40,7 +40,8 @@ from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments import compare
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.seeds import EVAL_SEEDS
-from freshrec.experiments.train_agent import TrainConfig, TrainResult, train
+from freshrec.experiments.train_agent import TrainResult, train
+from freshrec.experiments.train_config import TrainConfig
 
 
 @dataclass(frozen=True)

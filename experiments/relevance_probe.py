@@ -283,7 +283,8 @@ def run(cfg: ProbeConfig) -> Path:
     from stable_baselines3.common.utils import set_random_seed
 
     from freshrec.experiments.checkpoints import new_run_dir
-    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+    from freshrec.experiments.train_agent import make_model, make_training_env
+    from freshrec.experiments.train_config import TrainConfig
 
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)

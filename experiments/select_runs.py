@@ -29,8 +29,8 @@ from freshrec.agents.ppo.agent import load_policy
 from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
-from freshrec.experiments.train_agent import TrainConfig
 from freshrec.experiments.train_callback import policy_summary
+from freshrec.experiments.train_config import TrainConfig
 
 METRICS = ("return", "ctr", "ranking_recall@10")  # summary keys kept per world
 PAIRED = ("return", "ranking_recall@10")  # differences against --baseline, paired by training seed

@@ -26,7 +26,7 @@ from freshrec.experiments.checkpoints import save_checkpoint
 from freshrec.experiments.evaluate import run_agent
 
 if TYPE_CHECKING:
-    from freshrec.experiments.train_agent import TrainConfig
+    from freshrec.experiments.train_config import TrainConfig
 
 BEST_MODEL = "best_model.zip"
 

@@ -9,7 +9,7 @@ import torch
 from stable_baselines3 import PPO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from freshrec.experiments.train_agent import TrainConfig
+from freshrec.experiments.train_config import TrainConfig
 
 TINY = [
     "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "16", "--batch-size", "64", "--n-epochs", "2",

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from freshrec.experiments import bench_ppo, time_to_beat
-from freshrec.experiments.train_agent import TrainConfig, train
+from freshrec.experiments.train_agent import train
+from freshrec.experiments.train_config import TrainConfig
 
 
 def test_bench_ppo_writes_rates(tmp_path: Path) -> None:

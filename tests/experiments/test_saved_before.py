@@ -10,7 +10,8 @@ from train_helpers import tiny
 
 from freshrec.agents.ppo.agent import saved_item_encoding
 from freshrec.experiments.checkpoints import latest_checkpoint, load_checkpoint
-from freshrec.experiments.train_agent import TrainConfig, train
+from freshrec.experiments.train_agent import train
+from freshrec.experiments.train_config import TrainConfig
 
 
 def test_a_checkpoint_saved_before_models_recorded_their_encoding_resumes_with_it(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from freshrec.experiments.select_runs import format_table, main, summarise, used_seeds
-from freshrec.experiments.train_agent import TrainConfig, train
+from freshrec.experiments.train_agent import train
+from freshrec.experiments.train_config import TrainConfig
 
 
 def tiny_run(runs: Path, experiment: str, seed: int) -> Path:

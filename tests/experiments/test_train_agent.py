@@ -23,7 +23,8 @@ from train_helpers import TINY, assert_same_params, scalars, tiny
 
 from freshrec.agents.ppo.policy import resolve_precision
 from freshrec.experiments.compare import window_tags
-from freshrec.experiments.train_agent import TrainConfig, main, train
+from freshrec.experiments.train_agent import main, train
+from freshrec.experiments.train_config import TrainConfig
 
 
 def test_end_to_end_writes_the_expected_files_and_tags(tmp_path: Path) -> None:
@@ -131,7 +132,8 @@ def test_feature_flags_reach_the_policy(policy: str, flag: str, field: str, modu
     relevance map (on an env that reveals it); off (the defaults) builds
     none, and a saved config reads back (one saved before the field existed reads as off)."""
     from freshrec.experiments.cli import parse_config
-    from freshrec.experiments.train_agent import TrainConfig, make_model, make_training_env
+    from freshrec.experiments.train_agent import make_model, make_training_env
+    from freshrec.experiments.train_config import TrainConfig
 
     small = ["--policy", policy, "--encoder", "hashing:64", "--num-envs", "8", "--n-steps", "8", "--batch-size", "64"]
     for flags, on in (([], False), ([flag], True)):
