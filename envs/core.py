@@ -218,6 +218,24 @@ def reset_info(state: WorldState, idx: np.ndarray | None = None) -> dict[str, An
     }
 
 
+def check_id_regime(env: Any) -> None:
+    """ValueError when ``env`` was made from a registered id with another ``regime`` given. Gymnasium merges the
+    caller's keyword arguments over the id's, so ``make("freshrec/Stationary-v0", regime="full")`` would otherwise
+    run the full regime under the Stationary id (and every record would carry that id). Called at reset: the env
+    learns the id it was made from (``env.spec``) only after construction. ``config=`` stays the way to change the
+    world under an id."""
+    from freshrec.envs.registration import ENV_IDS
+
+    spec = getattr(env, "spec", None)
+    if spec is None or spec.id not in ENV_IDS:
+        return
+    want, got = ENV_IDS[spec.id][0], spec.kwargs.get("regime")
+    if got != want:
+        ids = [i for i, (regime, _) in ENV_IDS.items() if regime == got]
+        hint = f"make {ids[0]} instead" if ids else f"regimes: {sorted({r for r, _ in ENV_IDS.values()})}"
+        raise ValueError(f"regime = {got!r}: {spec.id} is the {want!r} regime, set by the id ({hint})")
+
+
 def render_nothing(env: Any) -> None:
     """Both envs' ``render``: nothing to draw (``metadata["render_modes"]`` is empty), so it warns and returns
     None, as Gymnasium's own envs do when made without a ``render_mode`` (the base classes raise instead)."""

@@ -9,7 +9,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from freshrec.envs.core import check_actions, make_world, render_nothing, reset_info, squeeze, step_info
+from freshrec.envs.core import (
+    check_actions,
+    check_id_regime,
+    make_world,
+    render_nothing,
+    reset_info,
+    squeeze,
+    step_info,
+)
 from freshrec.envs.observation import observation_space, observe
 from freshrec.envs.text.encoder import check_encoder
 from freshrec.simulators.config import WorldConfig
@@ -95,9 +103,10 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     ## Arguments
     ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None,
-    reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id; ``config``
-    (a ``WorldConfig``) replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for
-    tests); ``reveal_relevance`` adds the hidden truth above (a diagnostic).
+    reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id (another
+    given with the id is refused by the first reset, ``ValueError``); ``config`` (a ``WorldConfig``)
+    replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests);
+    ``reveal_relevance`` adds the hidden truth above (a diagnostic).
 
     ``freshrec/MovieLens100K-v0`` (regime ``"movielens"``) is the same env on a world calibrated on
     MovieLens-100k (``freshrec.simulators.calibration``): the items are the real movies (title and
@@ -153,6 +162,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         ``options``: none are understood; any given is refused by name rather than ignored."""
         if options:
             raise ValueError(f"options: {sorted(options)} not understood (the single env takes no reset options)")
+        check_id_regime(self)
         super().reset(seed=seed)
         if seed is not None or self.state is None:
             self.state = self.world.reset(int(self.np_random.integers(2**63 - 1)))

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from freshrec.envs.core import check_actions, make_world, render_nothing, reset_info, step_info
+from freshrec.envs.core import check_actions, check_id_regime, make_world, render_nothing, reset_info, step_info
 from freshrec.envs.malloc import keep_freed_heap
 from freshrec.envs.observation import observation_space, observe
 from freshrec.envs.text.encoder import check_encoder
@@ -108,6 +108,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
             if seed[0] is None and any(s is not None for s in seed):
                 raise ValueError(f"seed = {list(seed)}: the world is seeded by the first seed, which is None")
             seed = seed[0]  # one world serves every session, so one seed: the first one
+        check_id_regime(self)
         mask = self._reset_mask(options)
         if mask is not None and (seed is not None or self.state is None):  # before super().reset re-seeds
             raise ValueError("options: reset_mask restarts sessions of a running world; not with a new world")

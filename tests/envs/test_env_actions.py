@@ -10,7 +10,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 import pytest
-from env_helpers import K, M, finite, make
+from env_helpers import K, M, finite, make, make_vec
 from gymnasium.utils.env_checker import data_equivalence
 
 from freshrec.simulators.config import ConfigError, WorldConfig
@@ -98,6 +98,19 @@ def test_fuzz_valid_and_invalid_actions(small_config: WorldConfig) -> None:
 
 
 # ---------------------------------------------------------------- arguments
+def test_a_regime_given_against_the_id_is_refused_by_name() -> None:
+    # Gymnasium merges the caller's kwargs over the id's: this once ran the full regime under the Stationary id.
+    for env in (make("freshrec/Stationary-v0", regime="full"), make_vec("freshrec/Stationary-v0", 2, regime="full")):
+        with pytest.raises(
+            ValueError,
+            match=r"regime = 'full': freshrec/Stationary-v0 is the 'stationary' regime.*"
+            r"make freshrec/DriftingUsers-v0 instead",
+        ):
+            env.reset(seed=0)
+    make("freshrec/Stationary-v0", regime="stationary").reset(seed=0)  # the id's own regime, spelled out, is fine
+    make_vec("freshrec/DriftOnly-v0", 2).reset(seed=0)
+
+
 def test_env_arguments(small_config: WorldConfig) -> None:
     env = make(config=small_config, text_dim=8)
     obs, _ = env.reset(seed=0)
