@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import logger
 
 from freshrec.envs.features import text_features
+from freshrec.envs.registration import ENV_IDS
 from freshrec.simulators.config import ConfigError, WorldConfig
 from freshrec.simulators.jit import jit
 from freshrec.simulators.state import StepResult, WorldState
@@ -224,8 +225,6 @@ def check_id_regime(env: Any) -> None:
     run the full regime under the Stationary id (and every record would carry that id). Called at reset: the env
     learns the id it was made from (``env.spec``) only after construction. ``config=`` stays the way to change the
     world under an id."""
-    from freshrec.envs.registration import ENV_IDS
-
     spec = getattr(env, "spec", None)
     if spec is None or spec.id not in ENV_IDS:
         return
