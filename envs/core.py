@@ -235,6 +235,13 @@ def check_id_regime(env: Any) -> None:
         raise ValueError(f"regime = {got!r}: {spec.id} is the {want!r} regime, set by the id ({hint})")
 
 
+def check_render_mode(render_mode: Any) -> None:
+    """Both envs take ``render_mode`` (generic code passes it, often as None) and accept only None: there is nothing
+    to draw (``metadata["render_modes"]`` is empty). Anything else is refused by name, not ignored."""
+    if render_mode is not None:
+        raise ValueError(f"render_mode = {render_mode!r}: freshrec's envs have no render modes (only None)")
+
+
 def render_nothing(env: Any) -> None:
     """Both envs' ``render``: nothing to draw (``metadata["render_modes"]`` is empty), so it warns and returns
     None, as Gymnasium's own envs do when made without a ``render_mode`` (the base classes raise instead)."""

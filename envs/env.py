@@ -12,6 +12,7 @@ from gymnasium import spaces
 from freshrec.envs.core import (
     check_actions,
     check_id_regime,
+    check_render_mode,
     make_world,
     render_nothing,
     reset_info,
@@ -106,7 +107,8 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id (another
     given with the id is refused by the first reset, ``ValueError``); ``config`` (a ``WorldConfig``)
     replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests);
-    ``reveal_relevance`` adds the hidden truth above (a diagnostic).
+    ``reveal_relevance`` adds the hidden truth above (a diagnostic); ``render_mode`` may only be None
+    (there are no render modes; another is refused, ``ValueError``).
 
     ``freshrec/MovieLens100K-v0`` (regime ``"movielens"``) is the same env on a world calibrated on
     MovieLens-100k (``freshrec.simulators.calibration``): the items are the real movies (title and
@@ -142,7 +144,9 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         text_dim: int = 16,
         data: str | Path | None = None,
         reveal_relevance: bool = False,
+        render_mode: str | None = None,
     ) -> None:
+        check_render_mode(render_mode)
         self.world, self.text = make_world(regime, config, 1, encoder, text_dim, data)
         self.encoder = check_encoder(encoder)  # what the item tokens were made of (``item_encoding``)
         self.text_dim = int(text_dim)

@@ -10,7 +10,15 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from freshrec.envs.core import check_actions, check_id_regime, make_world, render_nothing, reset_info, step_info
+from freshrec.envs.core import (
+    check_actions,
+    check_id_regime,
+    check_render_mode,
+    make_world,
+    render_nothing,
+    reset_info,
+    step_info,
+)
 from freshrec.envs.malloc import keep_freed_heap
 from freshrec.envs.observation import observation_space, observe
 from freshrec.envs.text.encoder import check_encoder
@@ -67,7 +75,9 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         tune_malloc: bool = True,
         data: str | Path | None = None,
         reveal_relevance: bool = False,
+        render_mode: str | None = None,
     ) -> None:
+        check_render_mode(render_mode)
         if max_episode_steps is not None and (
             isinstance(max_episode_steps, bool)
             or not isinstance(max_episode_steps, int | np.integer)

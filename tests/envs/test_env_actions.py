@@ -98,6 +98,18 @@ def test_fuzz_valid_and_invalid_actions(small_config: WorldConfig) -> None:
 
 
 # ---------------------------------------------------------------- arguments
+def test_render_mode_none_is_accepted_and_others_refused_by_name() -> None:
+    # Generic training code passes render_mode=None explicitly; it once raised a TypeError.
+    for env in (make(render_mode=None), make_vec(num_envs=2, render_mode=None)):
+        assert env.render_mode is None
+        env.reset(seed=0)
+    for build in (make, make_vec):
+        # gymnasium.make warns first that 'human' is not among the render modes; the env's error is what matters
+        with warnings.catch_warnings(), pytest.raises(ValueError, match="render_mode = 'human': freshrec's envs have"):
+            warnings.simplefilter("ignore", UserWarning)
+            build(render_mode="human")
+
+
 def test_a_regime_given_against_the_id_is_refused_by_name() -> None:
     # Gymnasium merges the caller's kwargs over the id's: this once ran the full regime under the Stationary id.
     for env in (make("freshrec/Stationary-v0", regime="full"), make_vec("freshrec/Stationary-v0", 2, regime="full")):
