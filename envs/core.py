@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ CALIBRATED = "movielens"  # the regime of worlds calibrated on a real log (``dat
 
 def make_world(
     regime: str,
-    config: WorldConfig | None,
+    config: WorldConfig | Mapping[str, Any] | None,
     num_sessions: int,
     encoder: str,
     text_dim: int,
@@ -41,8 +42,10 @@ def make_world(
     The ``movielens`` regime builds a ``CalibratedWorld`` from ``data`` (default ``ml-100k``); its
     ``config``, when given, may change anything but the sizes the data fixes.
     """
+    if isinstance(config, Mapping):  # a WorldConfig read back from JSON (``EnvSpec.from_json``), or by hand
+        config = WorldConfig.from_dict(config)
     if config is not None and not isinstance(config, WorldConfig):
-        raise ConfigError(f"config = {config!r}: must be a WorldConfig")
+        raise ConfigError(f"config = {config!r}: must be a WorldConfig (or a mapping of its groups' fields)")
     if regime == CALIBRATED:
         from freshrec.simulators.calibration import CalibratedWorld, calibrated
 

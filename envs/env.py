@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,8 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ## Arguments
     ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None,
     reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id (another
-    given with the id is refused by the first reset, ``ValueError``); ``config`` (a ``WorldConfig``)
-    replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests);
+    given with the id is refused by the first reset, ``ValueError``); ``config`` (a ``WorldConfig``, or
+    the mapping of its groups' fields that ``env.spec.to_json()`` writes) replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests);
     ``reveal_relevance`` adds the hidden truth above (a diagnostic); ``render_mode`` may only be None
     (there are no render modes; another is refused, ``ValueError``).
 
@@ -139,7 +140,7 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def __init__(
         self,
         regime: str = "full",
-        config: WorldConfig | None = None,
+        config: WorldConfig | Mapping[str, Any] | None = None,
         encoder: str = "minilm",
         text_dim: int = 16,
         data: str | Path | None = None,

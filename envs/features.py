@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from freshrec.envs.text.encoder import check_encoder, make_encoder
+from freshrec.envs.text.encoder import check_encoder, encoder_dim, make_encoder
 from freshrec.simulators.text import TextBank
 
 _MEMO: dict[tuple[str, str, int], np.ndarray] = {}
@@ -34,6 +34,10 @@ def text_features(bank: TextBank, encoder: str = "minilm", dim: int = 16) -> np.
         raise ValueError(f"text_dim = {dim!r}: must be an integer >= 1")
     dim = int(dim)
     encoder = check_encoder(encoder)  # one spelling per encoder: one cache file, and errors before encoding
+    if dim > encoder_dim(encoder):  # a PCA has no more components than its input has columns
+        raise ValueError(
+            f"text_dim = {dim}: must be at most {encoder_dim(encoder)}, the width of encoder {encoder!r}'s vectors"
+        )
     digest = hashlib.sha1("\n".join(bank.texts).encode()).hexdigest()[:16]
     key = (encoder, digest, dim)
     if key in _MEMO:

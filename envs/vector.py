@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         num_envs: int = 8,
         max_episode_steps: int | None = 100,
         regime: str = "full",
-        config: WorldConfig | None = None,
+        config: WorldConfig | Mapping[str, Any] | None = None,
         encoder: str = "minilm",
         text_dim: int = 16,
         tune_malloc: bool = True,
@@ -81,9 +82,13 @@ class FreshRecVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]
         if max_episode_steps is not None and (
             isinstance(max_episode_steps, bool)
             or not isinstance(max_episode_steps, int | np.integer)
-            or max_episode_steps < 1
+            or (max_episode_steps < 1 and max_episode_steps != -1)
         ):
-            raise ConfigError(f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1 or None")
+            raise ConfigError(
+                f"max_episode_steps = {max_episode_steps!r}: must be an integer >= 1, or -1 or None (no limit)"
+            )
+        if max_episode_steps == -1:  # gymnasium.make's spelling of "no TimeLimit"; make_vec passes it through
+            max_episode_steps = None
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ConfigError(f"num_envs = {num_envs!r}: must be an integer >= 1 (the concurrent sessions)")
         self.world, self.text = make_world(regime, config, num_envs, encoder, text_dim, data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -248,6 +249,35 @@ class WorldConfig:
                 ),
             )
         raise ConfigError(f"regime {name!r}: must be one of 'full', 'drift', 'stationary'")
+
+    @staticmethod
+    def from_dict(mapping: Mapping[str, Any]) -> WorldConfig:
+        """The config of ``dataclasses.asdict(cfg)``, e.g. read back from JSON (``EnvSpec.to_json`` writes it so).
+
+        Groups left out keep their defaults; an unknown group or field is refused by name.
+
+        >>> WorldConfig.from_dict(dataclasses.asdict(WorldConfig().replace(users__users=500))).users.users
+        500
+        >>> WorldConfig.from_dict({"users": {"user": 500}})
+        Traceback (most recent call last):
+        ...
+        freshrec.simulators.config.ConfigError: UserConfig has no field 'user' (from config['users'])
+        """
+        kinds = {"catalog": CatalogConfig, "users": UserConfig, "choice": ChoiceConfig, "slate": SlateConfig}
+        groups: dict[str, Any] = {}
+        for group, fields in mapping.items():
+            if group not in kinds:
+                raise ConfigError(f"config[{group!r}]: unknown config group, must be one of {list(kinds)}")
+            if not isinstance(fields, Mapping):
+                raise ConfigError(
+                    f"config[{group!r}] = {fields!r}: must be a mapping of {kinds[group].__name__} fields"
+                )
+            known = {f.name for f in dataclasses.fields(kinds[group])}
+            unknown = [name for name in fields if name not in known]
+            if unknown:
+                raise ConfigError(f"{kinds[group].__name__} has no field {unknown[0]!r} (from config[{group!r}])")
+            groups[group] = kinds[group](**fields)
+        return WorldConfig(**groups)
 
     def replace(self, **changes: Any) -> WorldConfig:
         """A copy with fields changed at any depth: ``cfg.replace(users__users=500, slate__slate_size=3)``."""

@@ -123,6 +123,20 @@ def check_encoder(spec: object) -> str:
     raise ValueError(f"encoder = {spec!r}: must be 'minilm', 'hashing' or 'hashing:DIM' with DIM an integer >= 1")
 
 
+MINILM_DIM = 384
+"""The width of all-MiniLM-L6-v2's sentence embeddings (fixed by the model)."""
+
+
+def encoder_dim(spec: str) -> int:
+    """The width of the vectors encoder ``spec`` (``check_encoder``'s spelling) makes, without loading it.
+
+    >>> encoder_dim("minilm"), encoder_dim("hashing:64")
+    (384, 64)
+    """
+    name = check_encoder(spec)
+    return MINILM_DIM if name == "minilm" else int(name.partition(":")[2])
+
+
 def make_encoder(spec: str = DEFAULT_ENCODER) -> TextEncoder:
     """``minilm`` (bundled default), ``hashing[:DIM]``, or a path to a sentence-transformers folder."""
     if spec == "minilm":

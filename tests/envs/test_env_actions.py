@@ -138,6 +138,10 @@ def test_env_arguments(small_config: WorldConfig) -> None:
         make(encoder="bogus")
     with pytest.raises(ValueError, match="text_dim = 0"):
         make(text_dim=0)
+    # More columns than the encoder's vectors have: once zero-padded in silence; the encoder's width itself is fine.
+    with pytest.raises(ValueError, match="text_dim = 65: must be at most 64, the width of encoder 'hashing:64'"):
+        make(encoder="hashing:64", text_dim=65)
+    assert make(encoder="hashing:64", text_dim=64).observation_space["candidate_features"].shape == (32 * 67,)
     # A malformed encoder is refused by name before anything is encoded (they once gave int() or modulo errors).
     for bad in ("hashing:abc", "hashing:0", "hashing:-5", "hashing:", "hashingfoo", "hashing:²"):
         with pytest.raises(ValueError, match=re.escape(f"encoder = {bad!r}: must be 'minilm', 'hashing' or")):

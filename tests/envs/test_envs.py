@@ -118,6 +118,20 @@ def test_pickle_round_trip_continues_identically(env_id: str) -> None:
     assert env.unwrapped.state.time == time
 
 
+def test_a_spec_read_back_from_json_rebuilds_the_same_env_config_included() -> None:
+    config = WorldConfig().replace(users__users=300, slate__slate_size=3)
+    env = gymnasium.make(IDS[0], encoder=HASH, config=config)
+    assert env.spec is not None
+    again = gymnasium.make(gymnasium.envs.registration.EnvSpec.from_json(env.spec.to_json()))
+    assert again.unwrapped.config == config  # the JSON holds the config as a dict of its groups
+    a, b = env.reset(seed=3)[0], again.reset(seed=3)[0]
+    assert data_equivalence(a, b)
+    with pytest.raises(ConfigError, match="UserConfig has no field 'user'"):
+        gymnasium.make(IDS[0], encoder=HASH, config={"users": {"user": 300}})
+    with pytest.raises(ConfigError, match="unknown config group"):
+        gymnasium.make(IDS[0], encoder=HASH, config={"people": {}})
+
+
 def test_reset_seed_rebuilds_reset_without_seed_continues() -> None:
     env = make()
     obs0, info0 = env.reset(seed=5)

@@ -242,6 +242,23 @@ def test_vector_truncation_and_no_limit() -> None:
         assert not truncated.any() and not terminated.any()
     with pytest.raises(ConfigError, match="max_episode_steps = 0"):
         FreshRecVectorEnv(num_envs=2, max_episode_steps=0, encoder=HASH)
+    with pytest.raises(ConfigError, match="max_episode_steps = -2"):
+        FreshRecVectorEnv(num_envs=2, max_episode_steps=-2, encoder=HASH)
+
+
+def test_max_episode_steps_minus_one_means_no_limit_in_make_and_make_vec_alike() -> None:
+    # gymnasium.make drops its TimeLimit for -1 and passes -1 on to make_vec's vector entry point.
+    cfg = WorldConfig().replace(users__leave_hazard=0.0, users__patience=1e5, users__patience_max=1e5)
+    kwargs: dict[str, Any] = {"encoder": HASH, "config": cfg, "max_episode_steps": -1}
+    vec = gymnasium.make_vec(IDS[0], num_envs=2, **kwargs)
+    single = gymnasium.make(IDS[0], **kwargs)
+    vec.reset(seed=0)
+    single.reset(seed=0)
+    for _ in range(150):
+        _, _, terminated, truncated, _ = vec.step(np.tile(np.arange(K), (2, 1)))
+        assert not truncated.any() and not terminated.any()
+        _, _, term, trunc, _ = single.step(np.arange(K))
+        assert not trunc and not term
     with pytest.raises(ConfigError, match=r"num_envs = 0: must be an integer >= 1"):  # not the world's num_sessions
         FreshRecVectorEnv(num_envs=0, encoder=HASH)
 
