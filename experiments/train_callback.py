@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,20 @@ def evaluate(model: PPO, cfg: TrainConfig) -> dict[str, float]:
     )
 
 
+def improves(value: float, best: float | None) -> bool:
+    """Whether validation return ``value`` makes a new best model over ``best`` (None: nothing evaluated yet).
+
+    NaN (no session ended during the validation) cannot be compared: the first model evaluated is kept
+    until a return is measured, so a run always leaves a best model, and a measured return beats a NaN.
+
+    >>> improves(1.0, None), improves(float("nan"), None), improves(1.0, float("nan")), improves(float("nan"), 1.0)
+    (True, True, True, False)
+    """
+    if best is None:
+        return True
+    return (math.isnan(best) and not math.isnan(value)) or value > best
+
+
 def eval_tags(slate_size: int) -> dict[str, str]:
     """TensorBoard tag -> summary key: the comparison harness's tags, so PPO curves overlay the baselines'."""
     from freshrec.experiments.compare import FINAL_TAGS, SESSION_TAGS, window_tags
@@ -79,6 +94,7 @@ class TrainingCallback(BaseCallback):
         super().__init__()
         self.cfg, self.run_dir, self.schedule = cfg, run_dir, schedule
         self.last_eval: dict[str, float] = {}
+        self.warned_nan = False  # said once per run: the validation ended no session (see log_eval)
         self.began = began  # perf_counter() at the run's start, earlier sessions of a resumed run included
         # With choice_epochs: the last rollout's (observations, slates, clicked slots) until its choice phase.
         self._pending: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None
@@ -180,7 +196,14 @@ class TrainingCallback(BaseCallback):
             if not math.isnan(summary.get(key, math.nan)):
                 writer.add_scalar(tag, summary[key], global_step=step)
         writer.flush()
-        best = summary["return"] > self.schedule.get("best_return", -math.inf)
+        if math.isnan(summary["return"]) and not self.warned_nan:
+            self.warned_nan = True
+            warnings.warn(
+                f"step {step:,}: validation return is NaN (no session ended within eval_ticks = {self.cfg.eval_ticks}):"
+                " the best model is then the first one evaluated until a return is measured; raise eval_ticks",
+                stacklevel=2,
+            )
+        best = improves(summary["return"], self.schedule.get("best_return"))
         if best:
             self.schedule["best_return"] = summary["return"]
             self.model.save(self.run_dir / BEST_MODEL)
