@@ -6,13 +6,14 @@
 from freshrec.agents.base import Agent, Recommender
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.registry import AGENTS, make_agent
-from freshrec.agents.simple import MostPopularAgent, RandomAgent
+from freshrec.agents.simple import MostPopularAgent, PublicCTRAgent, RandomAgent
 
 __all__ = [
     "AGENTS",
     "Agent",
     "AgentSpec",
     "MostPopularAgent",
+    "PublicCTRAgent",
     "RandomAgent",
     "Recommender",
     "Transitions",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from freshrec.agents.base import Agent, top_k
@@ -147,6 +149,6 @@ class LinUCBAgent(Agent):
         return top_k(score, mask, k)
 
 
-def make_linucb(spec: AgentSpec, seed: int, env: object) -> LinUCBAgent:
-    """Registry factory: shared LinUCB, alpha 0.5, ridge 1."""
-    return LinUCBAgent(spec.slate_size, spec.feature_dim, seed=seed)
+def make_linucb(spec: AgentSpec, seed: int, env: object, **options: Any) -> LinUCBAgent:
+    """Registry factory: shared LinUCB, alpha 0.5, ridge 1 unless ``options`` (``alpha``, ``reg``) say otherwise."""
+    return LinUCBAgent(spec.slate_size, spec.feature_dim, seed=seed, **options)

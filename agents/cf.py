@@ -23,6 +23,8 @@ deterministic given their inputs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics.pairwise import cosine_similarity
@@ -316,11 +318,13 @@ class UserKNNAgent(ClickModelAgent):
         return self._evidence(cf, observation)
 
 
-def make_item_knn(spec: AgentSpec, seed: int, env: object) -> ItemKNNAgent:
-    """Registry factory (deterministic: ``seed`` is not needed)."""
-    return ItemKNNAgent(spec.slate_size)
+def make_item_knn(spec: AgentSpec, seed: int, env: object, **options: Any) -> ItemKNNAgent:
+    """Registry factory (deterministic: ``seed`` is not needed); ``options`` (``neighbours``, ``shrinkage``,
+    ``refit_every``) go to ``ItemKNNAgent``."""
+    return ItemKNNAgent(spec.slate_size, **options)
 
 
-def make_user_knn(spec: AgentSpec, seed: int, env: object) -> UserKNNAgent:
-    """Registry factory (deterministic: ``seed`` is not needed)."""
-    return UserKNNAgent(spec.slate_size)
+def make_user_knn(spec: AgentSpec, seed: int, env: object, **options: Any) -> UserKNNAgent:
+    """Registry factory (deterministic: ``seed`` is not needed); ``options`` (``neighbours``, ``refit_every``) go
+    to ``UserKNNAgent``."""
+    return UserKNNAgent(spec.slate_size, **options)

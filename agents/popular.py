@@ -6,6 +6,8 @@ Both keep one number per global item id in arrays indexed by the id (grown as ne
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from freshrec.agents.base import Agent, top_k
@@ -130,6 +132,7 @@ def make_most_popular(spec: AgentSpec, seed: int, env: object) -> MostPopularLog
     return MostPopularLogAgent(spec.slate_size)
 
 
-def make_trending(spec: AgentSpec, seed: int, env: object) -> TrendingAgent:
-    """Registry factory: clicks decayed with the default half-life (50 ticks)."""
-    return TrendingAgent(spec.slate_size)
+def make_trending(spec: AgentSpec, seed: int, env: object, **options: Any) -> TrendingAgent:
+    """Registry factory: clicks decayed with the default half-life (50 ticks) unless ``options`` set
+    ``half_life``."""
+    return TrendingAgent(spec.slate_size, **options)

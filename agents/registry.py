@@ -18,6 +18,7 @@ AGENTS: dict[str, tuple[str, str]] = {
     "random": ("freshrec.agents.simple", "make_random"),
     "most-popular": ("freshrec.agents.popular", "make_most_popular"),
     "trending": ("freshrec.agents.popular", "make_trending"),
+    "public-ctr": ("freshrec.agents.simple", "make_public_ctr"),
     "item-knn": ("freshrec.agents.cf", "make_item_knn"),
     "user-knn": ("freshrec.agents.cf", "make_user_knn"),
     "svd": ("freshrec.agents.svd", "make_svd"),
@@ -40,8 +41,43 @@ REWEIGHTED_ORACLE = "oracle-boredom-"
 per unit (``agents/oracle.py``). Not baselines: no default run includes them."""
 
 
-NAMES = f"one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> or {REWEIGHTED_ORACLE}<w>"
+NAMES = (
+    f"one of {sorted(AGENTS)}, {sorted(DIAGNOSTICS)}, ppo-<label> or {REWEIGHTED_ORACLE}<w>; a baseline may carry "
+    "options, <name>:<key>=<value>[:<key>=<value>...]"
+)
 """Every name ``make_agent`` builds, for error messages."""
+
+
+def _value(text: str) -> Any:
+    """An option's value from its text: an int, a float, a bool (true/false) or else the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def split_options(name: str) -> tuple[str, dict[str, Any]]:
+    """A baseline's name and its constructor options: ``"svd-fold-in:factors=32:refit_every=20"`` ->
+    ``("svd-fold-in", {"factors": 32, "refit_every": 20})``. A name without ``:`` has none.
+
+    Options let one run compare settings of a baseline side by side (each variant keeps its full name
+    in the report), e.g. on validation worlds before a setting is chosen. ValueError for a malformed one.
+
+    >>> split_options("linucb:alpha=0.25")
+    ('linucb', {'alpha': 0.25})
+    """
+    base, *items = name.split(":")
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.isidentifier() or not text or key in options:
+            raise ValueError(f"agent {name!r}: option {item!r} must be key=value (each key once), as in svd:factors=32")
+        options[key] = _value(text)
+    if items and (base not in AGENTS or base in NEEDS_MODEL):
+        raise ValueError(f"agent {name!r}: only the baselines {sorted(BASELINES)} take options")
+    return base, options
 
 
 def reweighted_oracle_weight(name: str) -> float | None:
@@ -64,7 +100,13 @@ def needs_model(name: str) -> bool:
 
 
 def known(name: str) -> bool:
-    """Whether ``make_agent`` can build ``name`` (an ``oracle-boredom-<w>`` with a bad ``<w>`` raises ValueError)."""
+    """Whether ``make_agent`` can build ``name`` (an ``oracle-boredom-<w>`` with a bad ``<w>``, or a baseline with
+    malformed options, raises ValueError; whether its options are ones it takes is checked when it is built)."""
+    if ":" in name:
+        if name.split(":")[0] not in BASELINES:
+            return False
+        split_options(name)  # malformed options raise, naming the option
+        return True
     return name in AGENTS or name in DIAGNOSTICS or needs_model(name) or reweighted_oracle_weight(name) is not None
 
 
@@ -73,6 +115,14 @@ def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) 
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if not known(name):
         raise ValueError(f"agent {name!r}: must be {NAMES}")
+    if ":" in name:
+        base, settings = split_options(name)
+        module, factory = AGENTS[base]
+        try:
+            built: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **settings, **options)
+        except (TypeError, ValueError) as error:  # an option it does not take, or a bad value: said by the name given
+            raise ValueError(f"agent {name!r}: {error}") from None
+        return built
     weight = reweighted_oracle_weight(name)
     if weight is not None:
         from freshrec.agents.oracle import make_reweighted_oracle

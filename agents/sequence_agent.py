@@ -35,9 +35,11 @@ Design (defaults in ``SequenceAgentConfig``):
   0.24/0.23 and 0.31/0.29); without it the model keeps recommending what the logging policy used
   to show (``exposure_weight=0`` turns it off). Public popularity alone, the fallback below, scores
   0.52/0.51 and 0.54/0.50 on the same starts: in this world item quality and freshness, which the
-  public counts track, weigh more than what a user's clicks tell about their taste. Greedy top K (``deterministic`` is ignored: the baseline never explores). Fallback, for
-  sessions with no click yet and before any model exists: public popularity, the smoothed
-  click-through rate (clicks + 1) / (impressions + 2) read off the candidate tokens.
+  public counts track, weigh more than what a user's clicks tell about their taste (that rule is
+  the registry's ``public-ctr`` baseline). Greedy top K (``deterministic`` is ignored: the
+  baseline never explores). Fallback, for sessions with no click yet and before any model exists:
+  public popularity, the smoothed click-through rate (clicks + 1) / (impressions + 2) read off
+  the candidate tokens (``freshrec.agents.simple.smoothed_ctr``).
 - **Determinism**: fits and forward passes run on one torch thread with deterministic kernels,
   inside a forked RNG stream seeded from the agent's seed and the fit's index (the global torch RNG
   and thread count are restored afterwards), so the same seed and log give the same slates.
@@ -57,6 +59,7 @@ from freshrec.agents.base import Agent, top_k
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.sequence.trainer import TrainConfig, train_epoch
 from freshrec.agents.sequence.transformer import ModelConfig, SequenceRecommender
+from freshrec.agents.simple import smoothed_ctr
 from freshrec.simulators.data.sequences import training_windows
 
 
@@ -168,12 +171,6 @@ def _one_thread_deterministic() -> Iterator[None]:
         if threads != 1:
             torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(strict)
-
-
-def popularity(candidate_tokens: np.ndarray) -> np.ndarray:
-    """(N, M) smoothed public click-through rate (clicks + 1) / (impressions + 2) of candidate tokens (N, M, F)."""
-    clicks, impressions = np.expm1(candidate_tokens[:, :, -2]), np.expm1(candidate_tokens[:, :, -1])
-    return (clicks + 1.0) / (impressions + 2.0)
 
 
 class SequenceTransformerAgent(Agent):
@@ -295,7 +292,7 @@ class SequenceTransformerAgent(Agent):
         n, m = mask.shape
         p, h = self.text_dim, self.spec.history
         tokens = observation["candidate_features"].reshape(n, m, -1)
-        out = popularity(tokens).astype(np.float64)
+        out = smoothed_ctr(tokens).astype(np.float64)
         history = observation["history_ids"]  # (N, H) newest first, -1 padding at the end
         live = np.flatnonzero((history >= 0).any(axis=1))
         model = self.model

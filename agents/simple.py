@@ -1,4 +1,9 @@
-"""The simplest baselines: random slates, and the most popular candidates by public click counts."""
+"""The simplest baselines: random slates, and rankings by the platform's public counters (no learning).
+
+``public-ctr`` is the strongest rule here with no learning at all: in the default world item
+quality and freshness, which the public counters track, weigh more than what a user's own clicks
+say about their taste, so every learned agent should be read against it (README, "Results").
+"""
 
 from __future__ import annotations
 
@@ -48,6 +53,43 @@ class MostPopularAgent(Agent):
         return top_k(tokens[:, :, -2], mask, k)  # log1p is monotone: rank on it directly
 
 
+def smoothed_ctr(candidate_tokens: np.ndarray) -> np.ndarray:
+    """(N, M) smoothed public click-through rate (clicks + 1) / (impressions + 2) of candidate tokens (N, M, F).
+
+    The last two columns of a token are log1p(public clicks) and log1p(public impressions); the
+    add-one, add-two smoothing (a Beta(1, 1) prior) gives a never-shown item 0.5, so new items are
+    tried first and an item shown often and rarely clicked sinks.
+
+    >>> tokens = np.log1p(np.array([[[0.0, 0.0], [3.0, 8.0], [0.0, 8.0]]]))  # (1, 3, 2): clicks, impressions
+    >>> smoothed_ctr(tokens).round(2).tolist()
+    [[0.5, 0.4, 0.1]]
+    """
+    clicks, impressions = np.expm1(candidate_tokens[:, :, -2]), np.expm1(candidate_tokens[:, :, -1])
+    return (clicks + 1.0) / (impressions + 2.0)
+
+
+class PublicCTRAgent(Agent):
+    """The K candidates with the highest smoothed public click-through rate (``smoothed_ctr``); no log needed.
+
+    A heuristic with no learning and no per-user state: every session with the same candidates gets
+    the same slate. Ties go to the lower candidate position.
+    """
+
+    def __init__(self, slate_size: int) -> None:
+        self.slate_size = slate_size
+
+    def rank(self, observation: dict[str, np.ndarray], k: int, deterministic: bool) -> np.ndarray:
+        """Top k by smoothed public CTR; ties go to the lower candidate position."""
+        mask = observation["candidate_mask"]
+        n, m = mask.shape
+        return top_k(smoothed_ctr(observation["candidate_features"].reshape(n, m, -1)), mask, k)
+
+
 def make_random(spec: AgentSpec, seed: int, env: object) -> RandomAgent:
     """Registry factory."""
     return RandomAgent(spec.slate_size, seed=seed)
+
+
+def make_public_ctr(spec: AgentSpec, seed: int, env: object) -> PublicCTRAgent:
+    """Registry factory."""
+    return PublicCTRAgent(spec.slate_size)

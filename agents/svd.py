@@ -28,7 +28,7 @@ public popularity.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -121,11 +121,12 @@ class SVDAgent(ClickModelAgent):
         return tier.astype(np.int8), np.where(tier, pred, popularity(observation))
 
 
-def make_svd(spec: AgentSpec, seed: int, env: object) -> SVDAgent:
-    """Registry factory: stale user factors between refits."""
-    return SVDAgent(spec.slate_size, fold_in=False, seed=seed)
+def make_svd(spec: AgentSpec, seed: int, env: object, **options: Any) -> SVDAgent:
+    """Registry factory: stale user factors between refits; ``options`` (``factors``, ``cold_items``, ``ridge``,
+    ``refit_every``) go to ``SVDAgent``."""
+    return SVDAgent(spec.slate_size, fold_in=False, seed=seed, **options)
 
 
-def make_svd_fold_in(spec: AgentSpec, seed: int, env: object) -> SVDAgent:
-    """Registry factory: the user's current history folded in at every tick."""
-    return SVDAgent(spec.slate_size, fold_in=True, seed=seed)
+def make_svd_fold_in(spec: AgentSpec, seed: int, env: object, **options: Any) -> SVDAgent:
+    """Registry factory: the user's current history folded in at every tick; ``options`` as ``make_svd``'s."""
+    return SVDAgent(spec.slate_size, fold_in=True, seed=seed, **options)

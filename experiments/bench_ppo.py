@@ -70,6 +70,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
     "fp32": {"threads": 1, "rollouts": 2, "precision": "fp32"},
     "no-choice-loss": {"threads": 1, "rollouts": 2, "choice_coef": 0.0},
+    "no-ctr-prior": {"threads": 1, "rollouts": 2, "ctr_prior": False},
     "choice-phase": {"threads": 1, "rollouts": 2, "choice_coef": 0.0, "choice_epochs": 3},
 }
 

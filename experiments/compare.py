@@ -41,7 +41,7 @@ from freshrec.envs.text.encoder import check_encoder
 from freshrec.experiments.burn_in import LOGGING_EPSILON, BurnIn, burn_in
 from freshrec.experiments.cli import parse_config
 from freshrec.experiments.evaluate import mean_ci
-from freshrec.experiments.seeds import EVAL_SEEDS
+from freshrec.experiments.seeds import EVAL_SEEDS, TRAIN_SEEDS
 
 
 def window_tags(k: int) -> dict[str, str]:
@@ -93,6 +93,10 @@ class CompareConfig:
     """Registered env ids (regimes)."""
     seeds: int = 3
     """How many held-out evaluation seeds (the first of ``EVAL_SEEDS``)."""
+    validation_seeds: tuple[int, ...] = ()
+    """World seeds to run instead of the held-out ones, to choose a setting before any held-out run (e.g.
+    9001,9002,9003, as ``select_runs`` does for PPO): each must be a training seed, never a held-out one;
+    ``seeds`` is then not read."""
     ticks: int = 1000
     """World ticks per run after burn-in (every session gets one slate per tick)."""
     num_envs: int = 256
@@ -119,6 +123,8 @@ class CompareConfig:
         unknown = [a for a in self.agents if not known(a)]
         if unknown or not self.agents:
             raise ValueError(f"agents = {list(self.agents)}: each must be {NAMES}")
+        for name in (a for a in self.agents if ":" in a):  # options are checked now, not after the first burn-in
+            make_agent(name, AgentSpec(slate_size=1, num_candidates=2, feature_dim=4, history=1), 0, None)
         models = self.model_paths()
         missing = [a for a in self.agents if needs_model(a) and a not in models]
         if missing:
@@ -133,6 +139,14 @@ class CompareConfig:
                 f"seeds = {self.seeds}: must be in [1, {len(EVAL_SEEDS)}], how many of the held-out seeds "
                 f"{list(EVAL_SEEDS)} to run (the first ones)"
             )
+        try:  # the command line gives strings
+            seeds = tuple(int(x) for x in self.validation_seeds)
+        except ValueError:
+            raise ValueError(f"validation_seeds = {list(self.validation_seeds)}: must be integers") from None
+        object.__setattr__(self, "validation_seeds", seeds)
+        for seed in seeds:
+            if seed not in TRAIN_SEEDS:  # which the held-out seeds are not (tests/experiments/test_seeds.py)
+                raise ValueError(f"validation_seeds: {seed} must be in [0, 10000), the training seeds")
         for name in ("ticks", "num_envs", "burn_in", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
@@ -151,6 +165,10 @@ class CompareConfig:
                 raise ValueError(f"models entry {item!r}: must be NAME=PATH with NAME ppo, ppo-mlp or ppo-<label>")
             out[name] = path
         return out
+
+    def world_seeds(self) -> list[int]:
+        """The world seeds this comparison runs: ``validation_seeds`` if given, else the first ``seeds`` held-out."""
+        return list(self.validation_seeds) if self.validation_seeds else list(EVAL_SEEDS[: self.seeds])
 
     @property
     def root(self) -> Path:
@@ -247,7 +265,11 @@ def _flat_config(cfg: CompareConfig) -> dict[str, Any]:
             continue
         value = getattr(cfg, f.name)
         out[f.name] = (
-            ",".join(value) if isinstance(value, tuple) else value if isinstance(value, int | float) else str(value)
+            ",".join(map(str, value))
+            if isinstance(value, tuple)
+            else value
+            if isinstance(value, int | float)
+            else str(value)
         )
     return out
 
@@ -268,7 +290,7 @@ def run(cfg: CompareConfig, after_each: Callable[[RunRecord], None] | None = Non
         check_model_encoder(path, env_kwargs["encoder"])
     records = []
     for env_id in cfg.env_ids:
-        for seed in EVAL_SEEDS[: cfg.seeds]:
+        for seed in cfg.world_seeds():
             start = burn_in(
                 env_id, seed, cfg.num_envs, cfg.burn_in, cfg.logging_epsilon, env_kwargs,
                 cache=cfg.root / "burn_in" if not cfg.extra else None, progress=cfg.progress,
@@ -341,14 +363,15 @@ def write_report(cfg: CompareConfig, records: list[RunRecord], seconds: float) -
     table = results_table(records)
     meta = {
         "config": {k: (list(v) if isinstance(v, tuple) else str(v)) for k, v in asdict(cfg).items() if k != "extra"},
-        "seeds": list(EVAL_SEEDS[: cfg.seeds]),
+        "seeds": cfg.world_seeds(),
         "seconds": round(seconds, 1),
         "run_seconds": {f"{r.env_id}|{r.agent}|{r.seed}": round(r.seconds, 1) for r in records},
     }
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": table}, indent=1, default=float))
     plots = plot_all(records, out)
     md = [
-        f"# {cfg.experiment}: {len(cfg.agents)} agents x {len(cfg.env_ids)} regimes x {cfg.seeds} held-out seeds",
+        f"# {cfg.experiment}: {len(cfg.agents)} agents x {len(cfg.env_ids)} regimes x {len(cfg.world_seeds())} "
+        f"{'validation' if cfg.validation_seeds else 'held-out'} seeds",
         "",
         f"{cfg.num_envs} sessions, {cfg.burn_in} burn-in ticks (most-popular, epsilon {cfg.logging_epsilon}), then "
         f"{cfg.ticks} ticks per run; mean ± 95% CI (Student t) over seeds {meta['seeds']}; {seconds:.0f} s in all. "
@@ -372,7 +395,7 @@ def main(argv: list[str] | None = None) -> list[RunRecord]:
     began = time.perf_counter()
     print(
         f"{cfg.experiment}: agents {', '.join(cfg.agents)} on {', '.join(cfg.env_ids)}, seeds "
-        f"{list(EVAL_SEEDS[: cfg.seeds])}, {cfg.num_envs} sessions x {cfg.ticks} ticks after {cfg.burn_in} burn-in"
+        f"{cfg.world_seeds()}, {cfg.num_envs} sessions x {cfg.ticks} ticks after {cfg.burn_in} burn-in"
     )
     records = run(cfg)
     out = write_report(cfg, records, time.perf_counter() - began)

@@ -13,7 +13,9 @@ recall of their top 10 candidates, of which the slate shows the first five; reca
 itself (K = 5) is reported beside it. Reports written before rankings were recorded have only the
 slate's. Each of these two goals (on the median, on the rankings' recall) is checked for all of one
 table's agents or for none: when any agent asked for, or any CF/SVD baseline in the report, lacks
-its key, it is left out for every agent, so that their rows pair up goal for goal.
+its key, it is left out for every agent, so that their rows pair up goal for goal. When the report
+holds the ``public-ctr`` baseline (a ranking by smoothed public CTR, no learning), two rows that are
+not the issue's goals follow: return and recall@10 against it, target 1.
 
 With several agents (one per training seed) two last tables take each goal for the training recipe:
 
@@ -41,6 +43,9 @@ from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
+PUBLIC_CTR = "public-ctr"
+"""The ranker by smoothed public CTR (``agents/simple.py``): no learning, and it beats CF/SVD here. When a report
+holds it, the goals add the agent's return and recall@10 against it (target 1: at least as good)."""
 
 
 def verdict(values: list[float], target: float, higher: bool) -> dict[str, Any]:
@@ -118,6 +123,12 @@ def goals(
     if "random" in table and "myopic-oracle" in table:
         r, o = vals("random", "return"), vals("myopic-oracle", "return")
         add("(return - random) / (oracle - random)", (vals(agent, "return") - r) / (o - r), 0.9)
+    if PUBLIC_CTR in table:  # not one of the issue's goals: the bar any learned agent should clear first
+        add(f"return / {PUBLIC_CTR} (no learning; not an issue goal)",
+            vals(agent, "return") / vals(PUBLIC_CTR, "return"), 1.0)  # fmt: skip
+        if RANKING_RECALL in optional and RANKING_RECALL in table[PUBLIC_CTR]:
+            add(f"{RANKING_RECALL} / {PUBLIC_CTR} (not an issue goal)",
+                vals(agent, RANKING_RECALL) / vals(PUBLIC_CTR, RANKING_RECALL), 1.0)  # fmt: skip
     return rows
 
 

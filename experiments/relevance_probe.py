@@ -289,8 +289,11 @@ def run(cfg: ProbeConfig) -> Path:
     began = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     set_random_seed(cfg.seed)
-    # float32, as when the probe figures (docs/ppo-results.md) were recorded: --precision auto came later
-    train_cfg = TrainConfig(env_id=cfg.env_id, seed=cfg.seed, encoder=cfg.encoder, progress=False, precision="fp32")
+    # float32 and no public-CTR prior, as when the probe figures (docs/ppo-results.md) were recorded: both came
+    # later. The probe asks what the network reads from public inputs, so a fixed prior would only blur it.
+    train_cfg = TrainConfig(
+        env_id=cfg.env_id, seed=cfg.seed, encoder=cfg.encoder, progress=False, precision="fp32", ctr_prior=False
+    )
     model = make_model(train_cfg, make_training_env(train_cfg))
     policy = model.policy
     assert isinstance(policy, FreshRecSlatePolicy)

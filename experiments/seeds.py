@@ -1,4 +1,9 @@
-"""Seed ranges. Evaluation seeds are never used for training or tuning; tests check the ranges are disjoint."""
+"""Seed ranges; tests check they are disjoint.
+
+No agent is trained, and no setting or checkpoint is chosen, on an evaluation seed. That is not to
+say the held-out results never steered the work: results seen on them prompted what was tried next
+(docs/ppo-results.md says where), though each choice was then made on validation worlds.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ EVAL_SEEDS: tuple[int, ...] = (10_001, 10_002, 10_003, 10_004, 10_005)
 TRAIN_SEEDS = range(0, 10_000)
 """Seeds for training and tuning agents (the PPO agent, hyperparameter searches). The comparison's
 burn-in and the agents' own seeds in an evaluation are derived from the evaluation seed with
-``numpy.random.SeedSequence`` (separate streams), and nothing is tuned on them."""
+``numpy.random.SeedSequence`` (separate streams), and nothing is chosen on them."""
 
 
 def check_eval_seed(seed: int) -> None:

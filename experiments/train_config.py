@@ -79,6 +79,12 @@ class TrainConfig:
     """Every token also gets a learned embedding of its item's topic (a public category; ``TokenEmbedding`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default
     (docs/ppo-results.md, "Topic embeddings")."""
+    ctr_prior: bool = True
+    """Each candidate's score also gets ``beta * log(smoothed public CTR)``, ``beta`` learned from 1: PPO starts from
+    the ``public-ctr`` baseline's ranking and learns a correction (``FreshRecSlatePolicy``, agents/ppo/policy.py).
+    Chosen on validation worlds over three training seeds (docs/ppo-results.md, "Starting from the public-CTR
+    ranker"); ``--no-ctr-prior`` trains from scratch, as every run before December 4, 2026 did, and a
+    ``config.json`` without the field reads as off."""
     reveal_relevance: bool = False
     """Diagnostic, not a recommender: the policy is also given each candidate's hidden solo click probability,
     what the myopic oracle ranks by (``FreshRecVectorEnv(reveal_relevance=True)``; when such a model is evaluated,
@@ -202,4 +208,5 @@ class TrainConfig:
         kwargs.setdefault("lr_schedule", "constant")  # runs saved before the field existed trained at a constant rate
         kwargs.setdefault("choice_coef", 0.0)  # and those saved before this one, without the choice loss
         kwargs.setdefault("precision", "fp32")  # and those saved before precision existed, in float32
+        kwargs.setdefault("ctr_prior", False)  # and those saved before the prior existed, without it
         return cls(**kwargs)

@@ -16,6 +16,13 @@ row's log-probability is the same in a rollout batch and in an update minibatch 
 ratio needs. Faster only where the hardware multiplies bfloat16 (``native_bf16``); the training
 script's ``--precision auto`` picks it there (docs/ppo-results.md, "bfloat16 matmuls").
 
+``ctr_prior=True`` (a policy keyword; off in the class, so that models saved before it load unchanged;
+on in the training script) adds ``beta * log(smoothed public CTR)`` to each candidate's score, ``beta``
+learned and starting at 1, the CTR (clicks + 1) / (impressions + 2) read off the candidate token's
+public counters: at initialisation the policy's top K is the ``public-ctr`` baseline's slate and PPO
+learns a correction to it (a residual policy). Why: that rule, with no learning, beat PPO trained
+from scratch (docs/ppo-results.md, "Starting from the public-CTR ranker").
+
 SB3's MLP trunk (``net_arch``) is not used: the heads read the extractor directly, so
 ``forward``, ``evaluate_actions``, ``get_distribution``, ``predict_values`` and ``_predict`` are
 overridden to share one pass through the extractor.
@@ -59,6 +66,16 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     return precision
 
 
+def log_public_ctr(candidate_features: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, M*F) candidate tokens -> (B, M) log of the smoothed public CTR (clicks + 1) / (impressions + 2).
+
+    The tokens' last two columns are log1p(clicks) and log1p(impressions) (``freshrec.agents.simple.smoothed_ctr``
+    is the same in numpy). In float32 whatever the extractor's precision: bfloat16 would round the counts.
+    """
+    tokens = candidate_features.float().reshape(candidate_features.shape[0], m, -1)
+    return tokens[:, :, -2] - torch.log(torch.expm1(tokens[:, :, -1]) + 2.0)  # log(c + 1) - log(i + 2)
+
+
 def _empty_trunk(net_arch: Any) -> bool:
     """Whether ``net_arch`` asks for no SB3 trunk, in any of SB3's spellings: None, [], {} or dict(pi=[], vf=[])."""
     if isinstance(net_arch, dict):
@@ -75,8 +92,10 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         action_space: spaces.Space[Any],
         lr_schedule: Schedule,
         precision: str = "fp32",
+        ctr_prior: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.ctr_prior = bool(ctr_prior)  # read by _build (called by ActorCriticPolicy.__init__)
         if precision not in PRECISIONS:
             raise ValueError(
                 f"precision = {precision!r}: must be one of {list(PRECISIONS)} (for 'auto', pass "
@@ -99,7 +118,8 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "precision": self.precision}  # saved with the policy
+        # Saved with the policy; a model saved before ctr_prior existed loads with the default (off).
+        return {**super()._get_constructor_parameters(), "precision": self.precision, "ctr_prior": self.ctr_prior}
 
     def _build(self, lr_schedule: Schedule) -> None:
         """The distribution, the score and value heads, and the optimizer."""
@@ -115,6 +135,9 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         with torch.no_grad():  # small initial scores: the first slates are close to uniform
             head.weight.mul_(0.01)
             head.bias.zero_()
+        # The prior's weight: a scalar, 1 at first (no draw from torch's generator, so the other weights
+        # are those of the same seed without the prior). None when off.
+        self.ctr_scale = nn.Parameter(torch.ones(())) if self.ctr_prior else None
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
 
     def _heads(self, obs: PyTorchObs) -> tuple[PlackettLuceDistribution, torch.Tensor]:
@@ -130,6 +153,8 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         # The heads read all 1 + M rows and slice small results: slicing the (B, 1 + M, d) tokens
         # instead costs a zero-filled (B, 1 + M, d) gradient per slice in the backward pass.
         scores = self.action_net(tokens).squeeze(-1)[:, 1:]  # (B, M)
+        if self.ctr_scale is not None:
+            scores = scores + self.ctr_scale * log_public_ctr(obs["candidate_features"], scores.shape[1])
         # [summary row, mean of the valid candidates' rows] as one (B, 2, 1 + M) @ (B, 1 + M, d) product.
         keep = mask.to(tokens.dtype)
         pool = torch.zeros(tokens.shape[0], 2, tokens.shape[1], dtype=tokens.dtype, device=tokens.device)

@@ -11,7 +11,7 @@ import pytest
 import freshrec.envs  # noqa: F401
 from freshrec.agents.base import RANKING_DEPTH, Agent, Recommender, slates_and_ranking
 from freshrec.agents.log import AgentSpec, Transitions
-from freshrec.agents.registry import AGENTS, make_agent
+from freshrec.agents.registry import AGENTS, known, make_agent
 from freshrec.agents.simple import RandomAgent
 from freshrec.simulators.config import WorldConfig
 
@@ -130,6 +130,28 @@ def test_recommenders_without_rank_are_scored_on_slates() -> None:
 def test_unknown_agent_is_named() -> None:
     with pytest.raises(ValueError, match="agent 'nope'"):
         make_agent("nope", AgentSpec(5, 32, 19, 16), 0, None)
+
+
+def test_a_baseline_takes_constructor_options_in_its_name_and_bad_ones_are_named() -> None:
+    from freshrec.agents.bandit import LinUCBAgent
+    from freshrec.agents.svd import SVDAgent
+
+    spec = AgentSpec(5, 32, 19, 16)
+    svd = make_agent("svd-fold-in:factors=32:refit_every=20", spec, 0, None)
+    assert isinstance(svd, SVDAgent) and (svd.factors, svd.refit_every, svd.fold_in) == (32, 20, True)
+    bandit = make_agent("linucb:alpha=0.25", spec, 0, None)
+    assert isinstance(bandit, LinUCBAgent) and bandit.alpha == 0.25
+    assert known("item-knn:neighbours=20") and not known("nope:x=1")
+    for name, message in [
+        ("svd:factor=3", r"agent 'svd:factor=3': .*unexpected keyword argument 'factor'"),
+        ("svd:factors=0", r"agent 'svd:factors=0': factors = 0"),
+        ("linucb:alpha", r"option 'alpha' must be key=value"),
+        ("linucb:alpha=1:alpha=2", r"each key once"),
+        ("public-ctr:k=1", r"agent 'public-ctr:k=1': .*unexpected keyword argument 'k'"),
+        ("ppo:x=1", r"agent 'ppo:x=1': must be .* a baseline may carry options"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            make_agent(name, spec, 0, None)
 
 
 def test_a_slate_size_the_candidates_cannot_fill_is_named() -> None:

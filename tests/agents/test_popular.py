@@ -135,3 +135,19 @@ def test_factories_and_registry() -> None:
     assert isinstance(make_agent("trending", spec, 0, None), TrendingAgent)
     with pytest.raises(ValueError, match="half_life"):
         TrendingAgent(2, half_life=0.0)
+
+
+def test_public_ctr_ranks_by_smoothed_public_click_through_rate() -> None:
+    # Candidate tokens' last two columns: log1p(public clicks), log1p(public impressions).
+    clicks = np.array([[9.0, 0.0, 3.0, 1.0, 50.0, 0.0]])
+    impressions = np.array([[100.0, 0.0, 4.0, 1.0, 60.0, 10.0]])
+    tokens = np.zeros((1, M, F), np.float32)
+    tokens[:, :, -2], tokens[:, :, -1] = np.log1p(clicks), np.log1p(impressions)
+    obs = obs_of([10, 11, 12, 13, 14, 15])
+    obs["candidate_features"] = tokens.reshape(1, M * F)
+    agent = make_agent("public-ctr", AgentSpec(slate_size=3, num_candidates=M, feature_dim=F, history=H), 0, None)
+    # (c + 1) / (i + 2): 0.098, 0.5, 0.667, 0.667, 0.823, 0.083 -> 4, then the tie 2 and 3 (lower position first).
+    assert agent.act(obs, deterministic=True).tolist() == [[4, 2, 3]]
+    # Raw public clicks would give [4, 0, 2]: candidate 0 (9 clicks in 100 showings) ranks low here.
+    obs["candidate_mask"][0, 4] = 0  # masked: never chosen
+    assert agent.act(obs, deterministic=True).tolist() == [[2, 3, 1]]

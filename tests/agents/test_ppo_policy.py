@@ -15,6 +15,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from freshrec.agents.log import AgentSpec
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
 from freshrec.agents.ppo.agent import PolicyAgent, load_policy, make_ppo
+from freshrec.agents.simple import smoothed_ctr
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
 
@@ -152,6 +153,30 @@ def test_save_load_gives_identical_actions(tmp_path: Any, venv: FreshRecSB3VecEn
     assert isinstance(agent, PolicyAgent)
     np.testing.assert_array_equal(agent.predict(obs)[0], det)
     assert agent.predict({k: v[0] for k, v in obs.items()})[0].shape == (5,)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_ctr_prior_starts_the_scores_at_the_log_public_ctr_and_is_saved(
+    tmp_path: Any, venv: FreshRecSB3VecEnv, policy: type
+) -> None:
+    model = PPO(policy, venv, n_steps=8, batch_size=16, seed=0, device="cpu", policy_kwargs={"ctr_prior": True})
+    plain = PPO(policy, venv, n_steps=8, batch_size=16, seed=0, device="cpu")
+    assert model.policy.ctr_scale is not None and model.policy.ctr_scale.item() == 1.0
+    assert plain.policy.ctr_scale is None
+    obs = venv.reset()
+    obs_t, _ = model.policy.obs_to_tensor(obs)
+    live = obs["candidate_mask"].astype(bool)
+    tokens = obs["candidate_features"].reshape(4, live.shape[1], -1)
+    # Same seed, same other weights (the prior draws nothing): the scores differ by exactly log CTR.
+    with torch.no_grad():
+        prior = (model.policy.score(obs_t) - plain.policy.score(obs_t)).numpy()
+    np.testing.assert_allclose(prior[live], np.log(smoothed_ctr(tokens))[live], rtol=1e-5, atol=1e-5)
+    model.learn(64)
+    assert model.policy.ctr_scale.item() != 1.0  # learned
+    model.save(tmp_path / "m.zip")
+    loaded = load_policy(tmp_path / "m.zip", device="cpu")
+    assert loaded.ctr_prior and loaded.ctr_scale.item() == model.policy.ctr_scale.item()
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
 
 
 def test_make_ppo_needs_a_model(tmp_path: Any, venv: FreshRecSB3VecEnv) -> None:

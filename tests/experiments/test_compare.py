@@ -120,6 +120,20 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         tiny(tmp_path, encoder="hashing:x")  # by name at once, not from the env after a burn-in
 
 
+def test_validation_seeds_replace_the_held_out_ones_and_never_include_them(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, validation_seeds=("9001",), agents=("random", "svd:factors=4"), ticks=2)  # CLI gives strings
+    assert cfg.validation_seeds == (9001,) and cfg.world_seeds() == [9001]
+    records = run(cfg)
+    assert {(r.agent, r.seed) for r in records} == {("random", 9001), ("svd:factors=4", 9001)}
+    assert tiny(tmp_path).world_seeds() == list(EVAL_SEEDS[:2])
+    with pytest.raises(ValueError, match=r"validation_seeds: 10001 must be in \[0, 10000\), the training seeds"):
+        tiny(tmp_path, validation_seeds=(EVAL_SEEDS[0],))  # a held-out world is never a validation one
+    with pytest.raises(ValueError, match=r"validation_seeds = \['x'\]: must be integers"):
+        tiny(tmp_path, validation_seeds=("x",))
+    with pytest.raises(ValueError, match="agent 'svd:factor=4'"):  # options are checked before any burn-in
+        tiny(tmp_path, agents=("svd:factor=4",))
+
+
 def test_trained_agents_need_a_model_by_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\['ppo'\] need a trained model"):
         tiny(tmp_path, agents=("random", "ppo"))

@@ -39,6 +39,12 @@ def test_bench_ppo_precision_variants(variant: str) -> None:
     assert model.policy.precision == resolve_precision("auto" if variant == "default" else "fp32", "cpu")
 
 
+@pytest.mark.parametrize(("variant", "prior"), [("default", True), ("no-ctr-prior", False)])
+def test_bench_ppo_default_has_the_ctr_prior_and_its_variant_not(variant: str, prior: bool) -> None:
+    model, _, _ = bench_ppo.build(variant, "cpu", "hashing:64")
+    assert model.policy.ctr_prior is prior and (model.policy.ctr_scale is not None) is prior
+
+
 def test_bench_ppo_choice_variant_runs_the_choice_phase(monkeypatch: pytest.MonkeyPatch) -> None:
     from freshrec.experiments.train_callback import TrainingCallback
 
@@ -143,6 +149,16 @@ def test_goals_are_paired_per_seed_ratios() -> None:
     assert rows["drift recovery / best CF-SVD"]["mean"] == pytest.approx((10 / 20 + 10 / 40) / 2)  # the mean's, apart
     for name in ("ppo", "svd", "item-knn"):
         del table[name]["drift_recovery_median"]
+    # The no-learning public-CTR ranker, when the report has it: two rows against it, target 1.
+    assert not any("public-ctr" in goal for goal in rows)
+    table["public-ctr"] = agent([8.0, 6.0], [0.5, 0.5], [1.0, 1.0], [1.0, 1.0])
+    table["public-ctr"]["ranking_recall@10"] = {"values": [0.4, 0.8]}
+    rows = {r["goal"].split(" (")[0]: r for r in goals(table, "ppo")}  # type: ignore[arg-type]
+    against = rows["return / public-ctr"]
+    assert against["mean"] == pytest.approx((6 / 8 + 9 / 6) / 2) and against["target"] == 1.0 and against["met"]
+    assert rows["ranking_recall@10 / public-ctr"]["mean"] == pytest.approx((0.8 / 0.4 + 0.4 / 0.8) / 2)
+    assert rows["return / best CF-SVD"]["mean"] == 2.5  # public-ctr is not one of the CF/SVD baselines
+    del table["public-ctr"]
 
     # A world without shifts or arrivals (the stationary control): those goals are n/a, quietly.
     for name in table:

@@ -47,3 +47,16 @@ def test_a_config_saved_before_precision_existed_reads_as_fp32(tmp_path: Path) -
     saved = tiny(tmp_path).to_json()
     assert saved.pop("precision") == "auto"  # the default
     assert TrainConfig.from_json(saved).precision == "fp32"
+
+
+def test_a_config_saved_before_ctr_prior_existed_reads_as_off_and_the_default_builds_it(tmp_path: Path) -> None:
+    from freshrec.experiments.train_agent import make_model, make_training_env
+
+    cfg = tiny(tmp_path)
+    saved = cfg.to_json()
+    assert saved.pop("ctr_prior") is True  # the default
+    old = TrainConfig.from_json(saved)
+    assert old.ctr_prior is False
+    for config, on in ((cfg, True), (old, False)):
+        policy = make_model(config, make_training_env(config)).policy
+        assert policy.ctr_prior is on and (policy.ctr_scale is not None) is on  # type: ignore[attr-defined]
