@@ -92,7 +92,10 @@ class CompareConfig:
     env_ids: tuple[str, ...] = ("freshrec/DriftingUsers-v0", "freshrec/Stationary-v0")
     """Registered env ids (regimes)."""
     seeds: int = 3
-    """How many held-out evaluation seeds (the first of ``EVAL_SEEDS``)."""
+    """How many held-out evaluation seeds (the first of ``EVAL_SEEDS``, after ``skip_seeds``)."""
+    skip_seeds: int = 0
+    """Held-out seeds to skip from the start of ``EVAL_SEEDS``: 5 runs 10006 onwards, worlds that no result
+    before December 4, 2026 was seen on (``experiments/seeds.py``)."""
     validation_seeds: tuple[int, ...] = ()
     """World seeds to run instead of the held-out ones, to choose a setting before any held-out run (e.g.
     9001,9002,9003, as ``select_runs`` does for PPO): each must be a training seed, never a held-out one;
@@ -134,10 +137,13 @@ class CompareConfig:
         bad = [e for e in self.env_ids if e not in ENV_IDS]
         if bad or not self.env_ids:
             raise ValueError(f"env_ids = {list(self.env_ids)}: each must be one of {sorted(ENV_IDS)}")
-        if not 1 <= self.seeds <= len(EVAL_SEEDS):
+        if not 0 <= self.skip_seeds < len(EVAL_SEEDS):
+            raise ValueError(f"skip_seeds = {self.skip_seeds}: must be in [0, {len(EVAL_SEEDS) - 1}]")
+        left = len(EVAL_SEEDS) - self.skip_seeds
+        if not 1 <= self.seeds <= left:
             raise ValueError(
-                f"seeds = {self.seeds}: must be in [1, {len(EVAL_SEEDS)}], how many of the held-out seeds "
-                f"{list(EVAL_SEEDS)} to run (the first ones)"
+                f"seeds = {self.seeds}: must be in [1, {left}], how many of the held-out seeds "
+                f"{EVAL_SEEDS[0]}–{EVAL_SEEDS[-1]} to run (the first ones after skip_seeds = {self.skip_seeds})"
             )
         try:  # the command line gives strings
             seeds = tuple(int(x) for x in self.validation_seeds)
@@ -167,8 +173,11 @@ class CompareConfig:
         return out
 
     def world_seeds(self) -> list[int]:
-        """The world seeds this comparison runs: ``validation_seeds`` if given, else the first ``seeds`` held-out."""
-        return list(self.validation_seeds) if self.validation_seeds else list(EVAL_SEEDS[: self.seeds])
+        """The world seeds this comparison runs: ``validation_seeds`` if given, else ``seeds`` held-out ones after
+        the first ``skip_seeds``."""
+        if self.validation_seeds:
+            return list(self.validation_seeds)
+        return list(EVAL_SEEDS[self.skip_seeds : self.skip_seeds + self.seeds])
 
     @property
     def root(self) -> Path:

@@ -112,8 +112,13 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         tiny(tmp_path, agents=("nope",))
     with pytest.raises(ValueError, match="env_ids"):
         tiny(tmp_path, env_ids=("freshrec/Nope-v0",))
-    with pytest.raises(ValueError, match="seeds = 9"):
-        tiny(tmp_path, seeds=9)
+    with pytest.raises(ValueError, match="seeds = 16: must be in \\[1, 15\\]"):
+        tiny(tmp_path, seeds=16)
+    with pytest.raises(ValueError, match="seeds = 11: must be in \\[1, 10\\]"):
+        tiny(tmp_path, seeds=11, skip_seeds=5)
+    with pytest.raises(ValueError, match="skip_seeds = 15: must be in \\[0, 14\\]"):
+        tiny(tmp_path, skip_seeds=15)
+    assert tiny(tmp_path, seeds=3, skip_seeds=5).world_seeds() == [10_006, 10_007, 10_008]
     with pytest.raises(ValueError, match=r"threads = -1: must be >= 0"):
         tiny(tmp_path, threads=-1)
     with pytest.raises(ValueError, match=r"encoder = 'hashing:x': must be"):
