@@ -115,19 +115,17 @@ def make_agent(name: str, spec: AgentSpec, seed: int, env: Any, **options: Any) 
     (``model=PATH`` for the agents in ``NEEDS_MODEL``)."""
     if not known(name):
         raise ValueError(f"agent {name!r}: must be {NAMES}")
-    if ":" in name:
-        base, settings = split_options(name)
-        module, factory = AGENTS[base]
-        try:
-            built: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **settings, **options)
-        except (TypeError, ValueError) as error:  # an option it does not take, or a bad value: said by the name given
-            raise ValueError(f"agent {name!r}: {error}") from None
-        return built
     weight = reweighted_oracle_weight(name)
     if weight is not None:
         from freshrec.agents.oracle import make_reweighted_oracle
 
         return make_reweighted_oracle(spec, seed, env, weight, **options)
-    module, factory = DIAGNOSTICS[name] if name in DIAGNOSTICS else AGENTS["ppo" if needs_model(name) else name]
-    agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **options)
+    base, settings = split_options(name)  # "svd:factors=32" -> ("svd", {"factors": 32}); no options: (name, {})
+    module, factory = DIAGNOSTICS[base] if base in DIAGNOSTICS else AGENTS["ppo" if needs_model(base) else base]
+    try:
+        agent: Agent = getattr(importlib.import_module(module), factory)(spec, seed, env, **settings, **options)
+    except (TypeError, ValueError) as error:
+        if not settings:
+            raise
+        raise ValueError(f"agent {name!r}: {error}") from None  # an option it does not take, or a bad value
     return agent

@@ -107,9 +107,10 @@ class FreshRecEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ``gymnasium.make("freshrec/DriftingUsers-v0", encoder="minilm", text_dim=16, config=None,
     reveal_relevance=False)``: ``regime`` ("full", "drift", "stationary") is set by the id (another
     given with the id is refused by the first reset, ``ValueError``); ``config`` (a ``WorldConfig``, or
-    the mapping of its groups' fields that ``env.spec.to_json()`` writes) replaces it wholesale; ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests);
-    ``reveal_relevance`` adds the hidden truth above (a diagnostic); ``render_mode`` may only be None
-    (there are no render modes; another is refused, ``ValueError``).
+    the mapping of its groups' fields that ``env.spec.to_json()`` writes) replaces it wholesale;
+    ``encoder`` is "minilm" or "hashing:DIM" (fast, for tests); ``reveal_relevance`` adds the hidden
+    truth above (a diagnostic); ``render_mode`` may only be None (there are no render modes; another
+    is refused, ``ValueError``).
 
     ``freshrec/MovieLens100K-v0`` (regime ``"movielens"``) is the same env on a world calibrated on
     MovieLens-100k (``freshrec.simulators.calibration``): the items are the real movies (title and
