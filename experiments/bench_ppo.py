@@ -20,6 +20,7 @@ Variants (all on the native vector env through the SB3 adapter, MiniLM features,
   layer instead of ``CrossBlock``);
 - ``match-features``: the default with the candidates' text-match features (``text_match``);
 - ``topic-embeddings``: the default with a learned embedding of each token's topic (``--topic-embeddings``);
+- ``topic-match``: the default with the candidates' topic-match columns (``--topic-match``);
 - ``mlp``: the MLP ablation at the default settings;
 - ``no-choice-loss``: the default without the choice loss (``--choice-coef 0``: SB3's PPO update);
 - ``choice-phase``: the choice loss as a separate phase instead (``--choice-coef 0 --choice-epochs 3``),
@@ -67,6 +68,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "self-attention": {"threads": 1, "rollouts": 2, "candidate_self_attention": True},
     "match-features": {"threads": 1, "rollouts": 2, "match_features": True},
     "topic-embeddings": {"threads": 1, "rollouts": 2, "topic_embeddings": True},
+    "topic-match": {"threads": 1, "rollouts": 2, "topic_match": True},
     "mlp": {"threads": 1, "rollouts": 2, "policy": "mlp", "d_model": 64},
     "fp32": {"threads": 1, "rollouts": 2, "precision": "fp32"},
     "no-choice-loss": {"threads": 1, "rollouts": 2, "choice_coef": 0.0},

@@ -77,6 +77,7 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecP
         "match_features": cfg.match_features,
         "topic_embeddings": cfg.topic_embeddings,
         "reveal_relevance": cfg.reveal_relevance,
+        "topic_match": cfg.topic_match,
     }
     if cfg.policy == "transformer":
         fx.update(layers=cfg.layers, heads=cfg.heads, candidate_self_attention=cfg.candidate_self_attention)

@@ -79,6 +79,11 @@ class TrainConfig:
     """Every token also gets a learned embedding of its item's topic (a public category; ``TokenEmbedding`` in
     agents/ppo/networks.py); off by default: on validation worlds it scored below the default
     (docs/ppo-results.md, "Topic embeddings")."""
+    topic_match: bool = False
+    """Each candidate token also gets how its topic matches the user's clicks and skips (``topic_match_columns`` in
+    agents/ppo/networks.py: shares and a recency-weighted count of the same topic, from the public ``*_topics``);
+    off by default: on top of the CTR prior it scored lower on every validation seed (docs/ppo-results.md, "Topic
+    match on top of the prior")."""
     ctr_prior: bool = True
     """Each candidate's score also gets ``beta * log(smoothed public CTR)``, ``beta`` learned from 1: PPO starts from
     the ``public-ctr`` baseline's ranking and learns a correction (``FreshRecSlatePolicy``, agents/ppo/policy.py).

@@ -9,6 +9,8 @@ brand-new item is scored from its text at once; there are no item-id embeddings.
 user's clicks and skips (``text_match``), the affinity LinUCB's context is built on. With
 ``topic_embeddings=True`` (off by default) every token also gets a learned embedding of its item's
 topic, a public category that a new item has from its first tick (``*_topics``). With
+``topic_match=True`` (off by default) each candidate token also gets how its topic matches the user's
+clicks and skips (``topic_match_columns``). With
 ``reveal_relevance=True`` (a diagnostic, off by default) each candidate token also gets the hidden
 truth ``candidate_relevance`` that the envs reveal on request (``reveal_relevance=True``): what the
 myopic oracle knows, so a policy trained with it shows how much of PPO's gap to the oracle is
@@ -17,7 +19,7 @@ information and how much is learning.
 Observation keys read (flattened token arrays, see ``freshrec.envs.observation``):
 ``candidate_features`` (B, M*F), ``history_features`` (B, H*F), ``history_mask`` (B, H),
 ``skipped_features`` (B, Q*F), ``skipped_mask`` (B, Q), ``context`` (B, 4); with topic embeddings
-also ``candidate_topics`` (B, M), ``history_topics`` (B, H) and ``skipped_topics`` (B, Q) (-1 = padding);
+or topic match also ``candidate_topics`` (B, M), ``history_topics`` (B, H) and ``skipped_topics`` (B, Q) (-1 = padding);
 with revealed relevance also ``candidate_relevance`` (B, M).
 """
 
@@ -82,6 +84,30 @@ def split_topics(obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return obs["candidate_topics"], obs["history_topics"], obs["skipped_topics"]
 
 
+TOPIC_MATCH_COLUMNS = 4
+TOPIC_RECENCY = 0.7
+"""``topic_match``'s per-click decay: the newest click weighs 1, the one before 0.7, then 0.49, ..."""
+
+
+def topic_match_columns(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """How each candidate's topic matches the user's recent topics: (B, M, TOPIC_MATCH_COLUMNS).
+
+    ``[share of the H history slots with its topic, recency-weighted count of clicks on it (TOPIC_RECENCY per
+    click back), share of the Q skipped slots with its topic, 1 if the newest click had it]``, from the public
+    ``*_topics`` arrays (-1 padding never matches). Why given, not left to attention: boredom is per topic, a
+    user's interest starts near one, and the 16-column text tells topics apart for only 79% of texts. Tried on
+    top of the CTR prior and not kept: on validation worlds PPO scored lower with them (docs/ppo-results.md,
+    "Topic match").
+    """
+    cand, hist, skip = split_topics(obs)  # (B, M), (B, H), (B, Q); floats after SB3's preprocessing
+    in_hist = (cand.unsqueeze(-1) == hist.unsqueeze(1)).to(cand.dtype)  # (B, M, H), newest click first
+    in_skip = (cand.unsqueeze(-1) == skip.unsqueeze(1)).to(cand.dtype)  # (B, M, Q)
+    h = hist.shape[1]
+    decay = TOPIC_RECENCY ** torch.arange(h, device=cand.device, dtype=cand.dtype)  # (H,)
+    cols = [in_hist.mean(-1), in_hist @ decay, in_skip.mean(-1), in_hist[..., 0]]
+    return torch.stack(cols, dim=-1)
+
+
 class TokenEmbedding(nn.Module):
     """Tokens (B, L, F) -> (B, L, d): one shared linear map, plus a learned embedding per kind and slot.
 
@@ -100,6 +126,7 @@ class TokenEmbedding(nn.Module):
         match: bool = False,
         topics: int = 0,
         relevance: bool = False,
+        topic_match: bool = False,
     ) -> None:
         super().__init__()
         self.proj = nn.Linear(features, d_model)
@@ -115,6 +142,9 @@ class TokenEmbedding(nn.Module):
         # With ``relevance``: a (2, d) map of ``relevance_columns`` added to each candidate's embedding, zero at
         # first (no draw from torch's generator) for the same reason. No bias: the slot embeddings have one.
         self.relevance = nn.Parameter(torch.zeros(2, d_model)) if relevance else None
+        # With ``topic_match``: a (TOPIC_MATCH_COLUMNS, d) map of ``topic_match_columns`` added to each candidate's
+        # embedding, zero at first (no draw from torch's generator) for the same reason.
+        self.topic_match = nn.Parameter(torch.zeros(TOPIC_MATCH_COLUMNS, d_model)) if topic_match else None
 
     def _topic(self, x: torch.Tensor, topics: torch.Tensor | None) -> torch.Tensor:
         """x (B, L, d) plus the embeddings of topics (B, L) (floats from SB3's preprocessing; -1 = padding)."""
@@ -136,12 +166,18 @@ class TokenEmbedding(nn.Module):
         skip_pad: torch.Tensor,
         topics: torch.Tensor | None = None,
         relevance: torch.Tensor | None = None,
+        matched: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on
-        and their revealed relevance (B, M) when ``relevance`` is."""
+        """Candidate tokens (B, M, F) -> (B, M, d), kind 0, plus their match with the user when ``match`` is on,
+        their revealed relevance (B, M) when ``relevance`` is and their ``topic_match_columns`` ``matched``
+        (B, M, TOPIC_MATCH_COLUMNS) when ``topic_match`` is."""
         x = self.proj(cand) + self.slots[0]
         if self.match is not None:
             x = x + self.match(text_match(cand, hist, hist_pad, skip, skip_pad))
+        if self.topic_match is not None:
+            if matched is None:
+                raise ValueError("topic_match=True needs the observation's *_topics arrays")
+            x = x + matched @ self.topic_match
         if self.relevance is not None:
             if relevance is None:
                 raise ValueError("reveal_relevance=True needs the observation's candidate_relevance")
@@ -177,6 +213,11 @@ def text_match(
     nearest = torch.where(torch.isfinite(nearest), nearest, torch.zeros_like(nearest))
     prods = [c * masked_mean(h, hist_pad).unsqueeze(1), c * masked_mean(s, skip_pad).unsqueeze(1), nearest]
     return torch.cat(prods, dim=-1) * p
+
+
+def matched(embed: TokenEmbedding, obs: dict[str, torch.Tensor]) -> torch.Tensor | None:
+    """``topic_match_columns`` (B, M, TOPIC_MATCH_COLUMNS) when ``embed`` reads them, else None (nothing computed)."""
+    return topic_match_columns(obs) if embed.topic_match is not None else None
 
 
 def split_tokens(obs: dict[str, torch.Tensor], m: int, h: int, q: int, f: int) -> tuple[torch.Tensor, ...]:
@@ -219,6 +260,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         match_features: bool = False,
         topic_embeddings: bool = False,
         reveal_relevance: bool = False,
+        topic_match: bool = False,
     ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
@@ -230,7 +272,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
             check_relevance(observation_space)
         self.reveal_relevance = reveal_relevance  # reads ``candidate_relevance`` (PolicyAgent asks)
         self.embed = TokenEmbedding(
-            f, d_model, (m, h, q), match=match_features, topics=topics, relevance=reveal_relevance
+            f, d_model, (m, h, q), match_features, topics, reveal_relevance, topic_match=topic_match
         )
         self.summary = nn.Linear(c, d_model)
         ffn = ffn_mult * d_model
@@ -262,7 +304,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=cand.device), hist_pad, skip_pad], dim=1)
         memory = self.encoder(user, src_key_padding_mask=pad)
         cands = self.embed.candidates(
-            cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance")
+            cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance"), matched(self.embed, obs)
         )  # (B, M, d)
         # Candidates attend only to valid candidates (with candidate self-attention): a masked slot holds a
         # duplicate or filler item with real features. A row with none valid attends to all (no NaN).
@@ -285,6 +327,7 @@ class MLPExtractor(BaseFeaturesExtractor):
         match_features: bool = False,
         topic_embeddings: bool = False,
         reveal_relevance: bool = False,
+        topic_match: bool = False,
     ) -> None:
         m, h, q, f, c = token_shapes(observation_space)
         super().__init__(observation_space, features_dim=d_model)
@@ -294,7 +337,7 @@ class MLPExtractor(BaseFeaturesExtractor):
             check_relevance(observation_space)
         self.reveal_relevance = reveal_relevance  # reads ``candidate_relevance`` (PolicyAgent asks)
         self.embed = TokenEmbedding(
-            f, d_model, (m, h, q), match=match_features, topics=topics, relevance=reveal_relevance
+            f, d_model, (m, h, q), match_features, topics, reveal_relevance, topic_match=topic_match
         )
         self.user = nn.Sequential(nn.Linear(2 * d_model + c, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
         self.cand = nn.Sequential(nn.Linear(2 * d_model, hidden), nn.ReLU(), nn.Linear(hidden, d_model))
@@ -314,6 +357,8 @@ class MLPExtractor(BaseFeaturesExtractor):
                 1,
             )
         )
-        c = self.embed.candidates(cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance"))
+        c = self.embed.candidates(
+            cand, hist, hist_pad, skip, skip_pad, t_cand, obs.get("candidate_relevance"), matched(self.embed, obs)
+        )
         cands = self.cand(torch.cat([c, user.unsqueeze(1).expand_as(c)], dim=2))
         return self.out_norm(torch.cat([user.unsqueeze(1), cands], dim=1))

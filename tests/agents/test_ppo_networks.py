@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from freshrec.agents.ppo.networks import MLPExtractor, TransformerExtractor, text_match
+from freshrec.agents.ppo.networks import (
+    TOPIC_MATCH_COLUMNS,
+    TOPIC_RECENCY,
+    MLPExtractor,
+    TransformerExtractor,
+    text_match,
+    topic_match_columns,
+)
 from freshrec.envs.sb3 import FreshRecSB3VecEnv
 from freshrec.envs.vector import FreshRecVectorEnv
 
@@ -260,3 +267,40 @@ def test_revealed_relevance_needs_it_in_the_space(batch: tuple[object, dict[str,
     space, _ = batch  # an env built without reveal_relevance
     with pytest.raises(ValueError, match=r"candidate_relevance.*reveal_relevance=True"):
         TransformerExtractor(space, d_model=16, reveal_relevance=True)  # type: ignore[arg-type]
+
+
+def test_topic_match_columns_by_hand() -> None:
+    """One user who clicked topics [2, 5, 2] (newest first, then padding) and skipped [5, -1]; candidates of
+    topics 2, 5 and 7: the history share, the recency-weighted count, the skipped share and the newest click."""
+    obs = {
+        "candidate_topics": torch.tensor([[2.0, 5.0, 7.0]]),
+        "history_topics": torch.tensor([[2.0, 5.0, 2.0, -1.0]]),
+        "skipped_topics": torch.tensor([[5.0, -1.0]]),
+    }
+    r = TOPIC_RECENCY
+    expected = torch.tensor([[[2 / 4, 1 + r**2, 0.0, 1.0], [1 / 4, r, 1 / 2, 0.0], [0.0, 0.0, 0.0, 0.0]]])
+    torch.testing.assert_close(topic_match_columns(obs), expected)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "mlp"])
+def test_topic_match_starts_at_zero_and_moves_its_own_candidate(
+    batch: tuple[object, dict[str, torch.Tensor]], kind: str
+) -> None:
+    """On: the same initial weights and outputs as off (a zero map, no extra draws from the generator); once
+    trained, a candidate's row follows its own topic's match with the user."""
+    space, obs = batch
+    on = off_then_on(space, obs, kind, "embed.topic_match", topic_match=True)
+    assert on.embed.topic_match is not None and on.embed.topic_match.shape == (TOPIC_MATCH_COLUMNS, 16)
+
+    with torch.no_grad():  # as if trained
+        on.embed.topic_match.normal_()
+    before = on(obs)
+    moved = dict(obs)
+    moved["candidate_topics"] = obs["candidate_topics"].clone()
+    newest = obs["history_topics"][:, 0]
+    clicked = newest >= 0
+    assert clicked.any()
+    # candidate 3 takes the user's newest click's topic where there is one, and a topic nobody clicked elsewhere
+    moved["candidate_topics"][:, 3] = torch.where(clicked, newest, torch.full_like(newest, 99.0))
+    assert not torch.equal(topic_match_columns(moved)[:, 3], topic_match_columns(obs)[:, 3])
+    assert_moves_candidate_3(on, before, moved, kind)

@@ -126,10 +126,11 @@ def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: objec
 @pytest.mark.parametrize("policy", ["transformer", "mlp"])
 @pytest.mark.parametrize(("flag", "field", "module"), [("--match-features", "match_features", "match"),
                                                        ("--topic-embeddings", "topic_embeddings", "topics"),
+                                                       ("--topic-match", "topic_match", "topic_match"),
                                                        ("--reveal-relevance", "reveal_relevance", "relevance")])  # fmt: skip
 def test_feature_flags_reach_the_policy(policy: str, flag: str, field: str, module: str) -> None:
-    """--match-features builds the match map, --topic-embeddings the topic table and --reveal-relevance the
-    relevance map (on an env that reveals it); off (the defaults) builds
+    """--match-features builds the match map, --topic-embeddings the topic table, --topic-match the topic-match map
+    and --reveal-relevance the relevance map (on an env that reveals it); off (the defaults) builds
     none, and a saved config reads back (one saved before the field existed reads as off)."""
     from freshrec.experiments.cli import parse_config
     from freshrec.experiments.train_agent import make_model, make_training_env
