@@ -12,7 +12,8 @@ Ranking. Every candidate gets a key (tier, score), compared tier first:
 - tier 1: the model has evidence for it (a positive CF score); ranked by that score;
 - tier 0: no evidence (an item nobody had clicked by the last refit, e.g. one that arrived since;
   an item no neighbour touched; a user with nothing to go on); ranked by public popularity, the
-  log1p click count in the candidate features (column ``P + 1``).
+  log1p click count in the candidate features (column ``P + 1``), or with ``fallback="ctr"`` by the
+  smoothed public click-through rate that ``public-ctr`` ranks by (``smoothed_ctr``).
 
 Ties go to the lower candidate position (``top_k``). ``deterministic`` is ignored: the agents are
 deterministic given their inputs.
@@ -23,7 +24,7 @@ deterministic given their inputs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +33,9 @@ from sklearn.preprocessing import normalize
 
 from freshrec.agents.base import Agent, top_k
 from freshrec.agents.log import AgentSpec, Transitions
+from freshrec.agents.simple import smoothed_ctr
+
+FALLBACKS = ("popularity", "ctr")
 
 
 def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -124,7 +128,7 @@ class ClickModelAgent(Agent):
 
     Subclasses implement ``_fit(x, text)`` (the (U, I) binary click matrix, the (I, P) text
     projection of each column's item) and ``_scores(observation) -> (tier, score)``, called once
-    there is a model (before the first click every candidate is tier 0, by popularity).
+    there is a model (before the first click every candidate is tier 0, by ``fallback_scores``).
 
     The first ``observe`` (the burn-in log) always fits; after that, a refit happens at the first
     ``observe`` whose latest tick is at least ``refit_every`` ticks after the last fit's latest
@@ -132,11 +136,16 @@ class ClickModelAgent(Agent):
     (the user's history, public counts) is real time.
     """
 
-    def __init__(self, slate_size: int, refit_every: int = 100) -> None:
+    def __init__(
+        self, slate_size: int, refit_every: int = 100, fallback: Literal["popularity", "ctr"] = "popularity"
+    ) -> None:
         if refit_every < 1:
             raise ValueError(f"refit_every = {refit_every!r}: must be >= 1")
+        if fallback not in FALLBACKS:
+            raise ValueError(f"fallback = {fallback!r}: must be one of {FALLBACKS}")
         self.slate_size = slate_size
         self.refit_every = refit_every
+        self.fallback = fallback
         # The click log: per observed batch, (users (c,), items (c,), the clicked items' text (c, P)).
         self._log: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.fitted_at: int | None = None  # latest tick of the log at the last fit
@@ -180,9 +189,17 @@ class ClickModelAgent(Agent):
 
     def scores(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(N, M) tier and (N, M) score of every candidate for a batched observation (see the module docstring)."""
-        if self.item_ids.size == 0:  # no model yet (no click logged): public popularity only
-            return np.zeros(observation["candidate_mask"].shape, np.int8), popularity(observation)
+        if self.item_ids.size == 0:  # no model yet (no click logged): the fallback only
+            return np.zeros(observation["candidate_mask"].shape, np.int8), self.fallback_scores(observation)
         return self._scores(observation)
+
+    def fallback_scores(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """(N, M) tier-0 scores: public popularity (``fallback="popularity"``, the default) or the smoothed public
+        CTR (``fallback="ctr"``)."""
+        if self.fallback == "ctr":
+            n, m = observation["candidate_mask"].shape
+            return smoothed_ctr(observation["candidate_features"].reshape(n, m, -1)).astype(np.float64)
+        return popularity(observation)
 
     def _scores(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -193,9 +210,9 @@ class ClickModelAgent(Agent):
         return top_k(rank_key(tier, score), observation["candidate_mask"], k)
 
     def _evidence(self, cf: np.ndarray, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Tier 1 with the CF score where it is positive, else tier 0 with public popularity."""
+        """Tier 1 with the CF score where it is positive, else tier 0 with ``fallback_scores``."""
         tier = cf > 0
-        return tier.astype(np.int8), np.where(tier, cf, popularity(observation))
+        return tier.astype(np.int8), np.where(tier, cf, self.fallback_scores(observation))
 
 
 class ItemKNNAgent(ClickModelAgent):
@@ -216,8 +233,15 @@ class ItemKNNAgent(ClickModelAgent):
     Defaults: ``neighbours=100``, ``shrinkage=0.0``, ``refit_every=100`` ticks.
     """
 
-    def __init__(self, slate_size: int, neighbours: int = 100, shrinkage: float = 0.0, refit_every: int = 100) -> None:
-        super().__init__(slate_size, refit_every)
+    def __init__(
+        self,
+        slate_size: int,
+        neighbours: int = 100,
+        shrinkage: float = 0.0,
+        refit_every: int = 100,
+        fallback: Literal["popularity", "ctr"] = "popularity",
+    ) -> None:
+        super().__init__(slate_size, refit_every, fallback)
         if neighbours < 1 or shrinkage < 0:
             raise ValueError(
                 f"neighbours = {neighbours!r}, shrinkage = {shrinkage!r}: need neighbours >= 1, shrinkage >= 0"
@@ -265,8 +289,14 @@ class UserKNNAgent(ClickModelAgent):
     Defaults: ``neighbours=50``, ``refit_every=100`` ticks.
     """
 
-    def __init__(self, slate_size: int, neighbours: int = 50, refit_every: int = 100) -> None:
-        super().__init__(slate_size, refit_every)
+    def __init__(
+        self,
+        slate_size: int,
+        neighbours: int = 50,
+        refit_every: int = 100,
+        fallback: Literal["popularity", "ctr"] = "popularity",
+    ) -> None:
+        super().__init__(slate_size, refit_every, fallback)
         if neighbours < 1:
             raise ValueError(f"neighbours = {neighbours!r}: must be >= 1")
         self.neighbours = neighbours

@@ -23,7 +23,8 @@ projection by a ridge regression fitted at each refit on the known items (text (
 al., ICDM 2010), and compete with known items on p . q; with ``cold_items="popularity"`` they
 come after every known item (tier 0), by public popularity. Users with no factor (stale: unseen
 at the last refit; fold-in: no known item in their history) get tier 0 for every candidate:
-public popularity.
+public popularity. ``fallback="ctr"`` ranks tier 0 by the smoothed public CTR instead
+(``freshrec.agents.cf``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 from sklearn.linear_model import Ridge
 
-from freshrec.agents.cf import ClickModelAgent, history_matrix, lookup, popularity
+from freshrec.agents.cf import ClickModelAgent, history_matrix, lookup
 from freshrec.agents.log import AgentSpec
 
 
@@ -43,8 +44,8 @@ class SVDAgent(ClickModelAgent):
     """Truncated SVD of the click matrix: rank candidates by p . q (see the module docstring for p, q and fallbacks).
 
     Defaults: ``factors=16`` (capped by the rank of X), ``fold_in=False``, ``cold_items="text"``,
-    ``ridge=1.0`` (the cold-item regression's L2 penalty), ``refit_every=100`` ticks. ``seed``
-    draws ARPACK's start vector.
+    ``ridge=1.0`` (the cold-item regression's L2 penalty), ``refit_every=100`` ticks,
+    ``fallback="popularity"`` (tier 0's order; or ``"ctr"``). ``seed`` draws ARPACK's start vector.
     """
 
     def __init__(
@@ -56,8 +57,9 @@ class SVDAgent(ClickModelAgent):
         ridge: float = 1.0,
         refit_every: int = 100,
         seed: int = 0,
+        fallback: Literal["popularity", "ctr"] = "popularity",
     ) -> None:
-        super().__init__(slate_size, refit_every)
+        super().__init__(slate_size, refit_every, fallback)
         if factors < 1 or cold_items not in ("text", "popularity") or ridge <= 0:
             raise ValueError(
                 f"factors = {factors!r}, cold_items = {cold_items!r}, ridge = {ridge!r}: "
@@ -102,7 +104,7 @@ class SVDAgent(ClickModelAgent):
         return np.where(has[:, None], self.user_factors[np.maximum(row, 0)], 0.0), has
 
     def _scores(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(N, M) tier and score: p . q for users with a factor (cold items per ``cold_items``), else popularity."""
+        """(N, M) tier and score: p . q for users with a factor (cold items per ``cold_items``), else the fallback."""
         n, m = observation["candidate_mask"].shape
         k = self.item_factors.shape[1]
         p, has_user = self.user_vectors(observation)  # (N, k), (N,)
@@ -118,7 +120,7 @@ class SVDAgent(ClickModelAgent):
             has_item = known
         tier = has_user[:, None] & has_item
         pred = np.einsum("nk,nmk->nm", p, q)
-        return tier.astype(np.int8), np.where(tier, pred, popularity(observation))
+        return tier.astype(np.int8), np.where(tier, pred, self.fallback_scores(observation))
 
 
 def make_svd(spec: AgentSpec, seed: int, env: object, **options: Any) -> SVDAgent:

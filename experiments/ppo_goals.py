@@ -8,7 +8,8 @@ computed per seed (agent against baseline on that world) and summarised as mean 
 t) over seeds. Drift recovery is checked twice: on the mean recovery steps, as every report gives it,
 and on their median, the statistic the issue names (reports from before the median was recorded
 have only the mean). "Best CF/SVD" is, per metric, the best of item-kNN, user-kNN, SVD and SVD fold-in by
-their mean over seeds. The recall goal (recall@10) reads the agents' rankings: ``ranking_recall@10``,
+their mean over seeds, every setting of them that the report holds included (``user-knn:fallback=ctr``,
+``svd-fold-in:factors=32``: a goal against CF and SVD is against their best settings, not their defaults). The recall goal (recall@10) reads the agents' rankings: ``ranking_recall@10``,
 recall of their top 10 candidates, of which the slate shows the first five; recall@K of the slate
 itself (K = 5) is reported beside it. Reports written before rankings were recorded have only the
 slate's. Each of these two goals (on the median, on the rankings' recall) is checked for all of one
@@ -43,6 +44,19 @@ from freshrec.experiments.cli import HelpFormatter
 from freshrec.experiments.evaluate import mean_ci, nan_mean
 
 CF_SVD = ("item-knn", "user-knn", "svd", "svd-fold-in")
+
+
+def cf_svd(table: dict[str, Any]) -> list[str]:
+    """The CF/SVD agents of ``table``: ``CF_SVD``'s names and their settings (``name:key=value...``), in
+    ``CF_SVD``'s order (a tie for "best" goes to the first), then by name.
+
+    >>> cf_svd({"svd": {}, "user-knn:fallback=ctr": {}, "ppo": {}, "svd-fold-in-x": {}, "item-knn": {}})
+    ['item-knn', 'user-knn:fallback=ctr', 'svd']
+    """
+    found = [a for a in table if a.split(":")[0] in CF_SVD]
+    return sorted(found, key=lambda a: (CF_SVD.index(a.split(":")[0]), a))
+
+
 PUBLIC_CTR = "public-ctr"
 """The ranker by smoothed public CTR (``agents/simple.py``): no learning, and it beats CF/SVD here. When a report
 holds it, the goals add the agent's return and recall@10 against it (target 1: at least as good)."""
@@ -67,7 +81,7 @@ def optional_goals(table: dict[str, dict[str, dict[str, Any]]], agents: list[str
     def has(name: str, key: str) -> bool:
         return key in table[name] and not np.isnan(np.asarray(table[name][key]["values"], float)).all()
 
-    return {key for key in OPTIONAL if all(has(a, key) for a in [*agents, *(b for b in CF_SVD if b in table)])}
+    return {key for key in OPTIONAL if all(has(a, key) for a in [*agents, *cf_svd(table)])}
 
 
 def goals(
@@ -78,7 +92,7 @@ def goals(
     ``optional``: which of the ``OPTIONAL`` goals to check; by default those ``agent`` and the baselines all have
     (``optional_goals``). ValueError if ``table`` holds none of the CF/SVD baselines the goals are set against.
     """
-    if not any(a in table for a in CF_SVD):
+    if not cf_svd(table):
         raise ValueError(
             f"no CF/SVD baseline to set the goals against: needs one of {list(CF_SVD)}, has {sorted(table)}"
         )
@@ -89,7 +103,7 @@ def goals(
         return np.asarray(table[name][key]["values"], float)
 
     def best(key: str, higher: bool = True) -> str:
-        means = {a: nan_mean(vals(a, key)) for a in CF_SVD if a in table}
+        means = {a: nan_mean(vals(a, key)) for a in cf_svd(table)}
         return (max if higher else min)(means, key=means.__getitem__)
 
     rows = []

@@ -255,3 +255,37 @@ def test_beats_random_on_the_stationary_env(
     ctr = ctr_after_random_burn_in(agent)
     assert ctr > random_ctr + 0.06, (name, ctr, random_ctr)
     assert agent.refits == 2  # the burn-in fit, and one at tick 199
+
+
+def test_the_ctr_fallback_ranks_what_the_model_has_no_evidence_for_by_public_ctr() -> None:
+    """``fallback="ctr"``: tier 0 is ranked by the smoothed public CTR (``public-ctr``'s order), not by clicks."""
+    from hand_logs import F
+
+    from freshrec.agents.simple import PublicCTRAgent, smoothed_ctr
+    from freshrec.agents.svd import SVDAgent
+
+    obs = observation(CANDIDATES, POPULARITY, [[10], [10]], users=[0, 42])  # user 42: never seen clicking
+    tokens = obs["candidate_features"].reshape(2, M, F)
+    clicks = np.expm1(tokens[:, :, P + 1])
+    tokens[:, :, P + 2] = np.log1p(clicks * [2, 40, 3, 9, 2, 30, 4, 60])  # impressions: CTR order != click order
+    ctr = smoothed_ctr(tokens)
+    log = groups_log()
+    nothing = dataclasses.replace(log, clicked_position=np.full(len(log), -1), clicked_item_id=np.full(len(log), -1))
+    by_ctr = PublicCTRAgent(slate_size=3).act(obs, True).tolist()
+    assert by_ctr[0] != [7, 1, 6]  # the click order (test_no_clicks_yet_means_popularity)
+    for make in (ItemKNNAgent, UserKNNAgent, SVDAgent):
+        agent = make(slate_size=3, fallback="ctr")  # type: ignore[operator]
+        agent.observe(nothing)  # no click: no model, every candidate is tier 0
+        assert agent.act(obs, True).tolist() == by_ctr, make.__name__
+        agent = make(slate_size=3, fallback="ctr")  # type: ignore[operator]
+        agent.observe(log)
+        tier, score = agent.scores(obs)
+        assert (tier == 0).any() and (tier == 1).any(), make.__name__
+        np.testing.assert_allclose(score[tier == 0], ctr[tier == 0])
+        default = make(slate_size=3)  # type: ignore[operator]  # the default keeps public popularity
+        default.observe(log)
+        tier_d, score_d = default.scores(obs)
+        np.testing.assert_array_equal(tier_d, tier)
+        np.testing.assert_allclose(score_d[tier == 0], tokens[:, :, P + 1][tier == 0])
+    with pytest.raises(ValueError, match="fallback = 'clicks': must be one of"):
+        ItemKNNAgent(slate_size=3, fallback="clicks")  # type: ignore[arg-type]

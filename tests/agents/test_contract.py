@@ -142,9 +142,11 @@ def test_a_baseline_takes_constructor_options_in_its_name_and_bad_ones_are_named
     bandit = make_agent("linucb:alpha=0.25", spec, 0, None)
     assert isinstance(bandit, LinUCBAgent) and bandit.alpha == 0.25
     assert known("item-knn:neighbours=20") and not known("nope:x=1")
+    assert make_agent("user-knn:fallback=ctr", spec, 0, None).fallback == "ctr"  # type: ignore[attr-defined]
     for name, message in [
         ("svd:factor=3", r"agent 'svd:factor=3': .*unexpected keyword argument 'factor'"),
         ("svd:factors=0", r"agent 'svd:factors=0': factors = 0"),
+        ("svd:fallback=clicks", r"agent 'svd:fallback=clicks': fallback = 'clicks': must be one of"),
         ("linucb:alpha", r"option 'alpha' must be key=value"),
         ("linucb:alpha=1:alpha=2", r"each key once"),
         ("public-ctr:k=1", r"agent 'public-ctr:k=1': .*unexpected keyword argument 'k'"),
