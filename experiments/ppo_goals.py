@@ -198,6 +198,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("results", type=Path, help="a harness results.json")
     parser.add_argument("--agent", default="ppo", help="the agent to check; comma-separated: one per training seed")
+    parser.add_argument(
+        "--defaults-only",
+        action="store_true",
+        help="best CF/SVD among their default settings only, leaving out the report's other settings of them "
+        "(user-knn:fallback=ctr, ...): the goals as reported before settings counted",
+    )
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())["results"]
     agents = [a for a in args.agent.split(",") if a]
@@ -205,6 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--agent {args.agent!r} names no agent")
     out: dict[str, Any] = {}
     for env_id, table in results.items():
+        if args.defaults_only:
+            table = {a: v for a, v in table.items() if a in CF_SVD or a not in cf_svd(table)}
         missing = [a for a in agents if a not in table]
         if missing:
             if len(missing) < len(agents):

@@ -211,6 +211,11 @@ def test_goals_over_training_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     assert worlds[0]["values"] == pytest.approx([1.5, 7 / 6])
     assert worlds[0]["ci95"] == pytest.approx(ppo_goals.mean_ci([1.5, 7 / 6])[1]) and not worlds[0]["clears"]
     assert "(2 of 3 seeds)" in capsys.readouterr().out
+    # A setting of a CF/SVD baseline better than its default sets the goals; --defaults-only leaves it out.
+    path.write_text(json.dumps({"results": {"env": {**table, "svd:fallback=ctr": agent([4.0, 8.0])}}}))
+    assert ppo_goals.main([str(path), "--agent", "a"])["env"]["a"][0]["goal"].endswith("(svd:fallback=ctr)")
+    assert ppo_goals.main([str(path), "--agent", "a", "--defaults-only"])["env"]["a"][0]["goal"].endswith("(svd)")
+    path.write_text(json.dumps({"results": {"env": table}}))
     with pytest.raises(SystemExit, match="lacks agents"):
         ppo_goals.main([str(path), "--agent", "a,zz"])
     with pytest.raises(SystemExit, match=r"no regime has agents \['ppo'\] \(it has \['a', 'b', 'c', 'svd'\]\)"):
