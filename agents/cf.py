@@ -230,7 +230,7 @@ class ItemKNNAgent(ClickModelAgent):
     them by the last refit, such as items that arrived since), candidates outside every history
     item's neighbourhood, and users whose history holds no known item.
 
-    Defaults: ``neighbours=100``, ``shrinkage=0.0``, ``refit_every=100`` ticks.
+    Defaults: ``neighbours=100``, ``shrinkage=0.0``, ``refit_every=100`` ticks, ``fallback="popularity"``.
     """
 
     def __init__(
@@ -286,7 +286,7 @@ class UserKNNAgent(ClickModelAgent):
     popularity): users with neither, candidates no neighbour clicked, and items unknown to the
     model (nobody had clicked them by the last refit, such as items that arrived since).
 
-    Defaults: ``neighbours=50``, ``refit_every=100`` ticks.
+    Defaults: ``neighbours=50``, ``refit_every=100`` ticks, ``fallback="popularity"``.
     """
 
     def __init__(
