@@ -88,7 +88,8 @@ def make_model(cfg: TrainConfig, env: VecMonitor, **extractor: Any) -> FreshRecP
         POLICIES[cfg.policy], env, choice_coef=cfg.choice_coef, relevance_coef=cfg.relevance_coef, learning_rate=lr,
         n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
         clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, seed=cfg.seed, device=cfg.device, verbose=0,
-        policy_kwargs={"features_extractor_kwargs": fx, "precision": precision, "ctr_prior": cfg.ctr_prior},
+        policy_kwargs={"features_extractor_kwargs": fx, "precision": precision, "ctr_prior": cfg.ctr_prior,
+                       "ctr_prior_scale": cfg.ctr_prior_scale},
     )  # fmt: skip
 
 

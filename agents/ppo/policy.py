@@ -18,10 +18,12 @@ script's ``--precision auto`` picks it there (docs/ppo-results.md, "bfloat16 mat
 
 ``ctr_prior=True`` (a policy keyword; off in the class, so that models saved before it load unchanged;
 on in the training script) adds ``beta * log(smoothed public CTR)`` to each candidate's score, ``beta``
-learned and starting at 1, the CTR (clicks + 1) / (impressions + 2) read off the candidate token's
-public counters: at initialisation the policy's top K is the ``public-ctr`` baseline's slate and PPO
-learns a correction to it (a residual policy). Why: that rule, with no learning, beat PPO trained
-from scratch (docs/ppo-results.md, "Starting from the public-CTR ranker").
+learned and starting at ``ctr_prior_scale`` (1), the CTR (clicks + 1) / (impressions + 2) read off the
+candidate token's public counters: at initialisation the policy's top K is the ``public-ctr``
+baseline's slate and PPO learns a correction to it (a residual policy). Why: that rule, with no
+learning, beat PPO trained from scratch (docs/ppo-results.md, "Starting from the public-CTR ranker").
+A larger ``ctr_prior_scale`` samples the first slates closer to that top K (Plackett-Luce draws in
+proportion to CTR^beta).
 
 SB3's MLP trunk (``net_arch``) is not used: the heads read the extractor directly, so
 ``forward``, ``evaluate_actions``, ``get_distribution``, ``predict_values`` and ``_predict`` are
@@ -93,9 +95,13 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         lr_schedule: Schedule,
         precision: str = "fp32",
         ctr_prior: bool = False,
+        ctr_prior_scale: float = 1.0,
         **kwargs: Any,
     ) -> None:
         self.ctr_prior = bool(ctr_prior)  # read by _build (called by ActorCriticPolicy.__init__)
+        if not (isinstance(ctr_prior_scale, int | float) and 0.0 < ctr_prior_scale <= 100.0):
+            raise ValueError(f"ctr_prior_scale = {ctr_prior_scale!r}: must be in (0, 100] (the prior's initial beta)")
+        self.ctr_prior_scale = float(ctr_prior_scale)
         if precision not in PRECISIONS:
             raise ValueError(
                 f"precision = {precision!r}: must be one of {list(PRECISIONS)} (for 'auto', pass "
@@ -119,7 +125,12 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         # Saved with the policy; a model saved before ctr_prior existed loads with the default (off).
-        return {**super()._get_constructor_parameters(), "precision": self.precision, "ctr_prior": self.ctr_prior}
+        return {
+            **super()._get_constructor_parameters(),
+            "precision": self.precision,
+            "ctr_prior": self.ctr_prior,
+            "ctr_prior_scale": self.ctr_prior_scale,
+        }
 
     def _build(self, lr_schedule: Schedule) -> None:
         """The distribution, the score and value heads, and the optimizer."""
@@ -135,9 +146,9 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         with torch.no_grad():  # small initial scores: the first slates are close to uniform
             head.weight.mul_(0.01)
             head.bias.zero_()
-        # The prior's weight: a scalar, 1 at first (no draw from torch's generator, so the other weights
-        # are those of the same seed without the prior). None when off.
-        self.ctr_scale = nn.Parameter(torch.ones(())) if self.ctr_prior else None
+        # The prior's weight: a scalar, ``ctr_prior_scale`` (1) at first (no draw from torch's generator, so the
+        # other weights are those of the same seed without the prior). None when off.
+        self.ctr_scale = nn.Parameter(torch.tensor(self.ctr_prior_scale)) if self.ctr_prior else None
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
 
     def _heads(self, obs: PyTorchObs) -> tuple[PlackettLuceDistribution, torch.Tensor]:

@@ -177,6 +177,19 @@ def test_ctr_prior_starts_the_scores_at_the_log_public_ctr_and_is_saved(
     loaded = load_policy(tmp_path / "m.zip", device="cpu")
     assert loaded.ctr_prior and loaded.ctr_scale.item() == model.policy.ctr_scale.item()
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    # A sharper start: beta from ctr_prior_scale, the scores then differ by exactly that times log CTR; saved too.
+    sharp = PPO(policy, venv, n_steps=8, batch_size=16, seed=0, device="cpu",
+                policy_kwargs={"ctr_prior": True, "ctr_prior_scale": 4.0})  # fmt: skip
+    with torch.no_grad():
+        prior = (sharp.policy.score(obs_t) - plain.policy.score(obs_t)).numpy()
+    np.testing.assert_allclose(prior[live], 4.0 * np.log(smoothed_ctr(tokens))[live], rtol=1e-5, atol=1e-5)
+    sharp.save(tmp_path / "sharp.zip")
+    assert load_policy(tmp_path / "sharp.zip", device="cpu").ctr_prior_scale == 4.0
+    for bad in (0.0, -1.0, 1e3):
+        with pytest.raises(ValueError, match=rf"ctr_prior_scale = {bad}: must be in \(0, 100\]"):
+            PPO(
+                policy, venv, n_steps=8, seed=0, device="cpu", policy_kwargs={"ctr_prior": True, "ctr_prior_scale": bad}
+            )
 
 
 def test_make_ppo_needs_a_model(tmp_path: Any, venv: FreshRecSB3VecEnv) -> None:

@@ -60,3 +60,18 @@ def test_a_config_saved_before_ctr_prior_existed_reads_as_off_and_the_default_bu
     for config, on in ((cfg, True), (old, False)):
         policy = make_model(config, make_training_env(config)).policy
         assert policy.ctr_prior is on and (policy.ctr_scale is not None) is on  # type: ignore[attr-defined]
+
+
+def test_a_config_saved_before_ctr_prior_scale_existed_reads_as_beta_1_and_the_default_starts_at_4(
+    tmp_path: Path,
+) -> None:
+    from freshrec.experiments.train_agent import make_model, make_training_env
+
+    cfg = tiny(tmp_path)
+    saved = cfg.to_json()
+    assert saved.pop("ctr_prior_scale") == 4.0  # the default
+    old = TrainConfig.from_json(saved)
+    assert old.ctr_prior_scale == 1.0
+    for config, beta in ((cfg, 4.0), (old, 1.0)):
+        policy = make_model(config, make_training_env(config)).policy
+        assert policy.ctr_scale.item() == beta  # type: ignore[attr-defined,union-attr]

@@ -116,7 +116,8 @@ def test_resume_needs_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture
      ("eval_burn_in", -5, "eval_burn_in"), ("train_burn_in", -1, "train_burn_in"),
      ("train_world_steps", 0, "train_world_steps"), ("lr_schedule", "cosine", "lr_schedule"),
      ("choice_epochs", -1, "choice_epochs"), ("choice_coef", -0.5, "choice_coef"),
-     ("relevance_coef", -1.0, "relevance_coef"), ("precision", "fp16", "precision = .fp16.")],
+     ("relevance_coef", -1.0, "relevance_coef"), ("precision", "fp16", "precision = .fp16."),
+     ("ctr_prior_scale", 0.0, "ctr_prior_scale")],
 )  # fmt: skip
 def test_bad_config_is_rejected_by_name(tmp_path: Path, field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -207,7 +208,7 @@ def test_warm_start_fits_the_logged_choices(tmp_path: Path) -> None:
     from freshrec.experiments.train_agent import make_model, make_training_env
     from freshrec.experiments.warm_start import collect_clicks, pretrain
 
-    cfg = tiny(tmp_path)
+    cfg = tiny(tmp_path, ctr_prior=False)  # no prior: the untrained scores are near uniform (checked below)
     model = make_model(cfg, make_training_env(cfg))
     env = FreshRecVectorEnv(num_envs=16, encoder="hashing:64")
     clicked_ids: list[np.ndarray] = []
