@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for env_id, table in results.items():
         if args.defaults_only:
-            table = {a: v for a, v in table.items() if a in CF_SVD or a not in cf_svd(table)}
+            settings = set(cf_svd(table)) - set(CF_SVD)
+            table = {a: v for a, v in table.items() if a not in settings}
         missing = [a for a in agents if a not in table]
         if missing:
             if len(missing) < len(agents):

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     also = tuple(a for a in args.also.split(",") if a)
     if len(cf_svd(dict.fromkeys(also))) != len(also):
         parser.error(f"--also {args.also}: each must be a setting of one of {list(CF_SVD)}, as user-knn:fallback=ctr")
-    baselines = (*CF_SVD, *also)
+    baselines = tuple(dict.fromkeys((*CF_SVD, *also)))  # a default named again runs once
     cfg = compare.CompareConfig(
         experiment="time_to_beat", agents=(*baselines, *metas), models=tuple(f"{n}={c / 'model.zip'}" for n, (c, _) in metas.items()),
         env_ids=(config["env_id"],), seeds=args.seeds, ticks=args.ticks, num_envs=args.num_envs,

@@ -13,7 +13,7 @@ from typing import Any
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
 from freshrec.agents.ppo import FreshRecMLPPolicy, FreshRecTransformerPolicy
-from freshrec.agents.ppo.policy import PRECISIONS
+from freshrec.agents.ppo.policy import PRECISIONS, check_ctr_prior_scale
 from freshrec.envs.registration import ENV_IDS
 from freshrec.experiments.seeds import TRAIN_SEEDS, check_eval_seed
 
@@ -85,8 +85,8 @@ class TrainConfig:
     off by default: on top of the CTR prior it scored lower on every validation seed (docs/ppo-results.md, "Topic
     match on top of the prior")."""
     ctr_prior: bool = True
-    """Each candidate's score also gets ``beta * log(smoothed public CTR)``, ``beta`` learned from 1: PPO starts from
-    the ``public-ctr`` baseline's ranking and learns a correction (``FreshRecSlatePolicy``, agents/ppo/policy.py).
+    """Each candidate's score also gets ``beta * log(smoothed public CTR)``, ``beta`` learned from ``ctr_prior_scale``:
+    PPO starts from the ``public-ctr`` baseline's ranking and learns a correction (``FreshRecSlatePolicy``, agents/ppo/policy.py).
     Chosen on validation worlds over three training seeds (docs/ppo-results.md, "Starting from the public-CTR
     ranker"); ``--no-ctr-prior`` trains from scratch, as every run before December 4, 2026 did, and a
     ``config.json`` without the field reads as off."""
@@ -180,10 +180,7 @@ class TrainConfig:
             raise ValueError(f"choice_coef = {self.choice_coef}: must be >= 0 (0 = off)")
         if not self.relevance_coef >= 0:
             raise ValueError(f"relevance_coef = {self.relevance_coef}: must be >= 0 (0 = off)")
-        if not 0 < self.ctr_prior_scale <= 100:
-            raise ValueError(
-                f"ctr_prior_scale = {self.ctr_prior_scale}: must be in (0, 100] (the prior's initial beta)"
-            )
+        check_ctr_prior_scale(self.ctr_prior_scale)
         if self.threads < 1:
             raise ValueError(f"threads = {self.threads}: must be >= 1")
         if not 0 < self.learning_rate < 1:

@@ -85,6 +85,17 @@ def _empty_trunk(net_arch: Any) -> bool:
     return not net_arch
 
 
+def check_ctr_prior_scale(value: float) -> float:
+    """The CTR prior's initial beta as a float; ValueError naming it unless in (0, 100] (``TrainConfig`` checks the same).
+
+    >>> check_ctr_prior_scale(4)
+    4.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 100.0:
+        raise ValueError(f"ctr_prior_scale = {value!r}: must be in (0, 100] (the prior's initial beta)")
+    return float(value)
+
+
 class FreshRecSlatePolicy(ActorCriticPolicy):
     """Actor-critic over a token features extractor; actions are slates (K,) of candidate positions."""
 
@@ -99,9 +110,7 @@ class FreshRecSlatePolicy(ActorCriticPolicy):
         **kwargs: Any,
     ) -> None:
         self.ctr_prior = bool(ctr_prior)  # read by _build (called by ActorCriticPolicy.__init__)
-        if not (isinstance(ctr_prior_scale, int | float) and 0.0 < ctr_prior_scale <= 100.0):
-            raise ValueError(f"ctr_prior_scale = {ctr_prior_scale!r}: must be in (0, 100] (the prior's initial beta)")
-        self.ctr_prior_scale = float(ctr_prior_scale)
+        self.ctr_prior_scale = check_ctr_prior_scale(ctr_prior_scale)
         if precision not in PRECISIONS:
             raise ValueError(
                 f"precision = {precision!r}: must be one of {list(PRECISIONS)} (for 'auto', pass "
