@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from freshrec.experiments.merge_results import main, merge
+from freshrec.experiments.merge_results import join_worlds, main, merge
 
 ENV, OTHER = "freshrec/DriftingUsers-v0", "freshrec/Stationary-v0"
 
@@ -58,3 +58,33 @@ def test_reports_of_other_worlds_are_refused_by_name(tmp_path: Path) -> None:
         merge([m1, m2])
     with pytest.raises(SystemExit, match="needs at least two reports"):
         merge([a])
+
+
+def test_reports_of_other_worlds_join_into_one_over_all_of_them(tmp_path: Path) -> None:
+    a = report(tmp_path / "a.json", {"random": {"return": [1.0, 2.0], "ctr": [0.1, 0.2]},
+                                     "ppo": {"return": [5.0, 6.0]}}, [1, 2])  # fmt: skip
+    b = report(tmp_path / "b.json", {"ppo": {"return": [7.0]}, "random": {"return": [3.0]}}, [3])
+    joined = join_worlds([a, b])
+    table = joined["results"][ENV]
+    assert list(table) == ["random", "ppo"] and joined["meta"]["seeds"] == [1, 2, 3]
+    assert table["ppo"]["return"]["values"] == [5.0, 6.0, 7.0]
+    assert table["ppo"]["return"]["mean"] == pytest.approx(6.0)
+    assert table["ppo"]["return"]["ci95"] == pytest.approx(4.303 / 3**0.5, rel=1e-3)  # t(0.975, 2) * sd 1 / sqrt 3
+    assert "ctr" not in table["random"]  # recorded on two of the three worlds only: left out
+    out = tmp_path / "j.json"
+    main([str(a), str(b), "--join-worlds", "--out", str(out)])
+    assert json.loads(out.read_text())["results"][ENV]["random"]["return"]["values"] == [1.0, 2.0, 3.0]
+
+
+def test_joining_refuses_a_world_twice_and_other_agents(tmp_path: Path) -> None:
+    a = report(tmp_path / "a.json", {"random": {"return": [1.0, 2.0]}}, [1, 2])
+    again = report(tmp_path / "again.json", {"random": {"return": [1.0]}}, [2])
+    with pytest.raises(SystemExit, match=r"again.json ran seeds \[2\] that an earlier report ran too"):
+        join_worlds([a, again])
+    other = report(tmp_path / "other.json", {"random": {"return": [1.0]}, "svd": {"return": [2.0]}}, [3])
+    with pytest.raises(SystemExit, match=r"other.json holds agents \['random', 'svd'\]"):
+        join_worlds([a, other])
+    m1 = report(tmp_path / "m1.json", {"ppo": {"return": [1.0]}}, [1], ("ppo=one.zip",))
+    m2 = report(tmp_path / "m2.json", {"ppo": {"return": [1.0]}}, [2], ("ppo=two.zip",))
+    with pytest.raises(SystemExit, match=r"\['ppo'\] play different model files"):
+        join_worlds([m1, m2])
