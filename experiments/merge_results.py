@@ -32,15 +32,21 @@ from freshrec.experiments.evaluate import mean_ci
 from freshrec.experiments.paired import check_same_worlds, differing_models
 
 
-def merge(paths: list[Path], env_ids: list[str] | None = None) -> dict[str, Any]:
-    """The merged report of harness reports ``paths``, on ``env_ids`` (default: the first report's), each of which
-    every report must hold (SystemExit, naming the report, if they are not the same worlds)."""
+def load(paths: list[Path]) -> list[dict[str, Any]]:
+    """The reports ``paths``, at least two, in which no agent name plays two model files (SystemExit otherwise)."""
     if len(paths) < 2:
         raise SystemExit(f"merge_results: needs at least two reports, got {len(paths)}")
     clash = differing_models(paths)
     if clash:
         raise SystemExit(f"agents {sorted(clash)} play different model files in these reports: rename one side")
     reports = [json.loads(p.read_text()) for p in paths]
+    return reports
+
+
+def merge(paths: list[Path], env_ids: list[str] | None = None) -> dict[str, Any]:
+    """The merged report of harness reports ``paths``, on ``env_ids`` (default: the first report's), each of which
+    every report must hold (SystemExit, naming the report, if they are not the same worlds)."""
+    reports = load(paths)
     seeds, envs = list(reports[0]["meta"]["seeds"]), env_ids or sorted(reports[0]["results"])
     merged: dict[str, dict[str, Any]] = {env: {} for env in envs}
     for path, report in zip(paths, reports, strict=True):
@@ -64,12 +70,7 @@ def merge(paths: list[Path], env_ids: list[str] | None = None) -> dict[str, Any]
 def join_worlds(paths: list[Path], env_ids: list[str] | None = None) -> dict[str, Any]:
     """One report over the worlds of harness reports ``paths`` that ran disjoint seeds with the same agents
     (SystemExit, naming the report and what differs, otherwise); see the module docstring."""
-    if len(paths) < 2:
-        raise SystemExit(f"merge_results: needs at least two reports, got {len(paths)}")
-    clash = differing_models(paths)
-    if clash:
-        raise SystemExit(f"agents {sorted(clash)} play different model files in these reports: rename one side")
-    reports = [json.loads(p.read_text()) for p in paths]
+    reports = load(paths)
     envs = env_ids or sorted(reports[0]["results"])
     seeds: list[int] = []
     for path, report in zip(paths, reports, strict=True):
