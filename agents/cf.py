@@ -24,7 +24,7 @@ deterministic given their inputs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +35,9 @@ from freshrec.agents.base import Agent, top_k
 from freshrec.agents.log import AgentSpec, Transitions
 from freshrec.agents.simple import smoothed_ctr
 
-FALLBACKS = ("popularity", "ctr")
+Fallback = Literal["popularity", "ctr"]
+"""How tier 0 (no evidence) is ranked: public popularity (the default) or the smoothed public CTR."""
+FALLBACKS: tuple[str, ...] = get_args(Fallback)
 
 
 def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -136,9 +138,7 @@ class ClickModelAgent(Agent):
     (the user's history, public counts) is real time.
     """
 
-    def __init__(
-        self, slate_size: int, refit_every: int = 100, fallback: Literal["popularity", "ctr"] = "popularity"
-    ) -> None:
+    def __init__(self, slate_size: int, refit_every: int = 100, fallback: Fallback = "popularity") -> None:
         if refit_every < 1:
             raise ValueError(f"refit_every = {refit_every!r}: must be >= 1")
         if fallback not in FALLBACKS:
@@ -239,7 +239,7 @@ class ItemKNNAgent(ClickModelAgent):
         neighbours: int = 100,
         shrinkage: float = 0.0,
         refit_every: int = 100,
-        fallback: Literal["popularity", "ctr"] = "popularity",
+        fallback: Fallback = "popularity",
     ) -> None:
         super().__init__(slate_size, refit_every, fallback)
         if neighbours < 1 or shrinkage < 0:
@@ -294,7 +294,7 @@ class UserKNNAgent(ClickModelAgent):
         slate_size: int,
         neighbours: int = 50,
         refit_every: int = 100,
-        fallback: Literal["popularity", "ctr"] = "popularity",
+        fallback: Fallback = "popularity",
     ) -> None:
         super().__init__(slate_size, refit_every, fallback)
         if neighbours < 1:

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 from sklearn.linear_model import Ridge
 
-from freshrec.agents.cf import ClickModelAgent, history_matrix, lookup
+from freshrec.agents.cf import ClickModelAgent, Fallback, history_matrix, lookup
 from freshrec.agents.log import AgentSpec
 
 
@@ -57,7 +57,7 @@ class SVDAgent(ClickModelAgent):
         ridge: float = 1.0,
         refit_every: int = 100,
         seed: int = 0,
-        fallback: Literal["popularity", "ctr"] = "popularity",
+        fallback: Fallback = "popularity",
     ) -> None:
         super().__init__(slate_size, refit_every, fallback)
         if factors < 1 or cold_items not in ("text", "popularity") or ridge <= 0:

@@ -93,8 +93,9 @@ class TrainConfig:
     ctr_prior_scale: float = 4.0
     """The CTR prior's initial beta (learned from there): slates are drawn in proportion to CTR^beta at first, so a
     larger value starts training closer to the ``public-ctr`` slate the policy is evaluated on. 4 chosen over 1 on
-    validation worlds over three training seeds (docs/ppo-results.md, "A sharper prior"); every run before
-    December 4, 2026 used 1 (``--ctr-prior-scale 1``), and a ``config.json`` without the field reads as 1."""
+    validation worlds over three training seeds (docs/ppo-results.md, "Starting from the public-CTR ranker", "A
+    sharper prior"); every run before December 4, 2026 used 1 (``--ctr-prior-scale 1``), and a ``config.json``
+    without the field reads as 1."""
     reveal_relevance: bool = False
     """Diagnostic, not a recommender: the policy is also given each candidate's hidden solo click probability,
     what the myopic oracle ranks by (``FreshRecVectorEnv(reveal_relevance=True)``; when such a model is evaluated,

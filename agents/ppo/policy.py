@@ -86,7 +86,7 @@ def _empty_trunk(net_arch: Any) -> bool:
 
 
 def check_ctr_prior_scale(value: float) -> float:
-    """The CTR prior's initial beta as a float; ValueError naming it unless in (0, 100] (``TrainConfig`` checks the same).
+    """The CTR prior's initial beta as a float; ValueError naming it unless in (0, 100] (``TrainConfig`` calls it too).
 
     >>> check_ctr_prior_scale(4)
     4.0
